@@ -1,0 +1,261 @@
+//! Arguments and environment into one [`Config`]. Plain code, no parser crate: the whole command
+//! line is a handful of flags, and start-up time matters more than generated help.
+
+use std::path::PathBuf;
+
+use crate::paths::{self, ConfigDir, Env};
+use crate::store::Store;
+
+pub const USAGE: &str = "\
+ccmeter — Claude Pro/Max rate-limit usage in one line: 5h 42% · 7d 18% ↻2h13m
+
+Usage:
+  ccmeter [--json | --format TEMPLATE] [--color MODE] [--offline]
+  ccmeter refresh [--wait]      fetch from the usage endpoint (normally run in the background)
+  ccmeter hook                  for Claude Code hooks: warn when a limit is near
+  ccmeter doctor [--check-endpoint]
+  ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall]
+  ccmeter demo                  render sample states, no account needed
+
+Options:
+  --json              the same decision as JSON (fields documented in README)
+  --format TEMPLATE   placeholders: {5h} {7d} {reset} {age} {stale} {source} {state} {line}
+  --color MODE        auto | always | never | tmux | zsh | bash   (NO_COLOR is honoured)
+  --offline           never contact the network (also CCMETER_OFFLINE=1)
+  -h, --help          this help
+  -V, --version       the version
+
+Environment:
+  CCMETER_TTL=180           seconds before stored numbers are refreshed in the background
+  CCMETER_STALE_AFTER=600   seconds before the line shows the age of its numbers
+  CCMETER_WARN_AT=80,95     hook warning thresholds in percent
+  CCMETER_CACHE_DIR         where the store lives (default: the platform cache dir + ccmeter)
+  CCMETER_OFFLINE=1         same as --offline
+  CLAUDE_CONFIG_DIR         Claude Code's config dir (one store entry per config dir)
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Line,
+    Refresh { wait: bool },
+    Hook,
+    Doctor { check_endpoint: bool },
+    Setup(SetupArgs),
+    Demo,
+    Help,
+    Version,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetupArgs {
+    pub hooks: bool,
+    pub dry_run: bool,
+    pub force: bool,
+    pub uninstall: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+    Tmux,
+    Zsh,
+    Bash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Line,
+    Json,
+    Format(String),
+}
+
+/// Everything a command needs to know about its invocation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub command: Command,
+    pub output: Output,
+    pub color: ColorChoice,
+    pub no_color_env: bool,
+    pub offline: bool,
+    pub ttl: i64,
+    pub stale_after: i64,
+    pub warn_at: Vec<f64>,
+    pub api_base: String,
+    pub env: Env,
+    pub config_dir: ConfigDir,
+    pub store: Store,
+    /// Problems with the command line, shown in the line rather than failing it.
+    pub arg_errors: Vec<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+fn seconds(name: &str, default: i64) -> i64 {
+    var(name).and_then(|v| v.trim().parse::<i64>().ok()).filter(|&v| v >= 0).unwrap_or(default)
+}
+
+/// Parses `80,95` into sorted thresholds; falls back to the default on anything odd.
+pub fn parse_warn_at(s: Option<&str>) -> Vec<f64> {
+    let parsed: Option<Vec<f64>> = s.map(|s| {
+        s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.trim().trim_end_matches('%').parse::<f64>().ok().filter(|v| (0.0..=100.0).contains(v)))
+            .collect::<Option<Vec<f64>>>()
+            .unwrap_or_default()
+    });
+    let mut v = parsed.filter(|v| !v.is_empty()).unwrap_or_else(|| vec![80.0, 95.0]);
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+pub fn env_from_process() -> Env {
+    Env {
+        home: dirs::home_dir(),
+        claude_config_dir: var("CLAUDE_CONFIG_DIR"),
+        securestorage_config_dir: var("CLAUDE_SECURESTORAGE_CONFIG_DIR"),
+        cache_dir: var("CCMETER_CACHE_DIR").filter(|s| !s.is_empty()).map(PathBuf::from),
+    }
+}
+
+/// Reads the process's arguments and environment.
+pub fn from_process() -> Config {
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let env = env_from_process();
+    let mut config = parse_args(&args, env);
+    config.no_color_env = var("NO_COLOR").is_some_and(|v| !v.is_empty());
+    config.offline |= var("CCMETER_OFFLINE").is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    config.ttl = seconds("CCMETER_TTL", 180);
+    config.stale_after = seconds("CCMETER_STALE_AFTER", 600);
+    config.warn_at = parse_warn_at(var("CCMETER_WARN_AT").as_deref());
+    if let Some(base) = var("CCMETER_API_BASE").filter(|s| !s.is_empty()) {
+        config.api_base = base.trim_end_matches('/').to_string();
+    }
+    config
+}
+
+/// Pure: arguments -> config with defaults (env-driven settings are applied by `from_process`).
+pub fn parse_args(args: &[String], env: Env) -> Config {
+    let config_dir = ConfigDir::resolve(&env);
+    let store = Store::new(paths::cache_dir(&env), config_dir.account_key());
+    let mut c = Config {
+        command: Command::Line,
+        output: Output::Line,
+        color: ColorChoice::Auto,
+        no_color_env: false,
+        offline: false,
+        ttl: 180,
+        stale_after: 600,
+        warn_at: vec![80.0, 95.0],
+        api_base: "https://api.anthropic.com".into(),
+        env,
+        config_dir,
+        store,
+        arg_errors: Vec::new(),
+    };
+    let mut setup = SetupArgs::default();
+    let mut wait = false;
+    let mut check_endpoint = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str, errors: &mut Vec<String>| {
+            let v = inline.clone().or_else(|| it.next().cloned());
+            if v.is_none() {
+                errors.push(format!("{name} needs a value"));
+            }
+            v
+        };
+        match flag {
+            "refresh" | "hook" | "doctor" | "setup" | "demo" | "help" if c.command == Command::Line => {
+                c.command = match flag {
+                    "refresh" => Command::Refresh { wait: false },
+                    "hook" => Command::Hook,
+                    "doctor" => Command::Doctor { check_endpoint: false },
+                    "setup" => Command::Setup(SetupArgs::default()),
+                    "demo" => Command::Demo,
+                    _ => Command::Help,
+                }
+            }
+            "-h" | "--help" => c.command = Command::Help,
+            "-V" | "--version" => c.command = Command::Version,
+            "--json" => c.output = Output::Json,
+            "--offline" => c.offline = true,
+            "--format" => {
+                if let Some(t) = value("--format", &mut c.arg_errors) {
+                    c.output = Output::Format(t);
+                }
+            }
+            "--color" | "--colour" => match value("--color", &mut c.arg_errors).as_deref() {
+                Some("auto") => c.color = ColorChoice::Auto,
+                Some("always") => c.color = ColorChoice::Always,
+                Some("never") => c.color = ColorChoice::Never,
+                Some("tmux") => c.color = ColorChoice::Tmux,
+                Some("zsh") => c.color = ColorChoice::Zsh,
+                Some("bash") => c.color = ColorChoice::Bash,
+                Some(other) => c.arg_errors.push(format!("unknown --color {other}")),
+                None => {}
+            },
+            "--wait" => wait = true,
+            "--check-endpoint" => check_endpoint = true,
+            "--hooks" => setup.hooks = true,
+            "--dry-run" => setup.dry_run = true,
+            "--force" => setup.force = true,
+            "--uninstall" => setup.uninstall = true,
+            other => c.arg_errors.push(format!("unknown argument {other}")),
+        }
+    }
+    match &mut c.command {
+        Command::Refresh { wait: w } => *w = wait,
+        Command::Doctor { check_endpoint: ce } => *ce = check_endpoint,
+        Command::Setup(s) => *s = setup,
+        _ => {}
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        parse_args(&args, Env { home: Some("/h".into()), ..Env::default() })
+    }
+
+    #[test]
+    fn commands_and_flags() {
+        assert_eq!(parse(&[]).command, Command::Line);
+        assert_eq!(parse(&["refresh", "--wait"]).command, Command::Refresh { wait: true });
+        assert_eq!(parse(&["doctor", "--check-endpoint"]).command, Command::Doctor { check_endpoint: true });
+        let c = parse(&["setup", "--hooks", "--dry-run"]);
+        assert_eq!(c.command, Command::Setup(SetupArgs { hooks: true, dry_run: true, ..SetupArgs::default() }));
+        let c = parse(&["--format={5h}", "--color", "tmux", "--offline"]);
+        assert_eq!(c.output, Output::Format("{5h}".into()));
+        assert_eq!(c.color, ColorChoice::Tmux);
+        assert!(c.offline);
+        assert!(c.arg_errors.is_empty());
+    }
+
+    #[test]
+    fn bad_arguments_are_collected_not_fatal() {
+        let c = parse(&["--colour", "pink", "--bogus", "--format"]);
+        assert_eq!(c.command, Command::Line);
+        assert_eq!(c.arg_errors, ["unknown --color pink", "unknown argument --bogus", "--format needs a value"]);
+    }
+
+    #[test]
+    fn warn_thresholds() {
+        assert_eq!(parse_warn_at(None), [80.0, 95.0]);
+        assert_eq!(parse_warn_at(Some("90, 50%")), [50.0, 90.0]);
+        assert_eq!(parse_warn_at(Some("x")), [80.0, 95.0]);
+        assert_eq!(parse_warn_at(Some("150")), [80.0, 95.0]);
+    }
+}

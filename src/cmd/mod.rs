@@ -1,0 +1,7 @@
+//! One file per subcommand; each exposes `run(&Config, …) -> exit code`.
+
+pub mod demo;
+pub mod doctor;
+pub mod hook;
+pub mod line;
+pub mod setup;

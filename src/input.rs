@@ -1,0 +1,202 @@
+//! What Claude Code hands us on stdin: the statusLine JSON (with `rate_limits` in current
+//! versions) or a hook's JSON. Reading is bounded in size and time; parsing never fails.
+//!
+//! Starship custom modules and tmux give an empty or closed stdin, and some wrappers leave a
+//! pipe open without ever writing: neither may delay the prompt, so the first byte is waited for
+//! only [`FIRST_BYTE_WAIT`].
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::usage::{Snapshot, Source, Window, lenient_f64, lenient_time};
+
+/// Input beyond this is not something Claude Code sent: ignored whole.
+pub const MAX_INPUT: usize = 1024 * 1024;
+/// How long to wait for a pipe that has not written anything yet.
+pub const FIRST_BYTE_WAIT: Duration = Duration::from_millis(100);
+/// How long to wait for the rest once data started flowing (Claude Code writes it all at once).
+const TOTAL_WAIT: Duration = Duration::from_millis(1000);
+
+/// The parts of the stdin JSON ccmeter uses. Everything is optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Input {
+    /// `rate_limits` turned into a snapshot taken `now`; `None` when neither window was sent.
+    pub rate_limits: Option<Snapshot>,
+    pub hook_event_name: Option<String>,
+    pub session_id: Option<String>,
+    pub transcript_path: Option<String>,
+    /// True when the JSON looks like Claude Code's statusLine payload (it renders ANSI colour).
+    pub is_statusline: bool,
+}
+
+/// Reads stdin when it is not a terminal. `None` means no (usable) input.
+pub fn read_stdin() -> Option<Vec<u8>> {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return None;
+    }
+    read_bounded(&mut stdin.lock())
+}
+
+#[cfg(unix)]
+fn wait_readable(timeout: Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd { fd: std::io::stdin().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    // Readable, hung up or in error: a read will not block (it returns data, EOF or an error).
+    n > 0
+}
+
+#[cfg(not(unix))]
+fn wait_readable(_timeout: Duration) -> bool {
+    true
+}
+
+fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let budget = if buf.is_empty() {
+            FIRST_BYTE_WAIT
+        } else {
+            TOTAL_WAIT.saturating_sub(start.elapsed())
+        };
+        if budget.is_zero() || !wait_readable(budget) {
+            // A writer that stalls: use what arrived, if it is complete JSON.
+            break;
+        }
+        match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                if buf.len() + n > MAX_INPUT {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    (!buf.is_empty()).then_some(buf)
+}
+
+/// Pure and total: any bytes -> the parts we understand. Invalid JSON, invalid UTF-8 and
+/// non-object JSON are "no input".
+pub fn parse(bytes: &[u8], now: i64) -> Input {
+    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(bytes) else {
+        return Input::default();
+    };
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(String::from);
+    let window = |name: &str| -> Option<Window> {
+        let w = obj.get("rate_limits")?.get(name)?;
+        let used = lenient_f64(w.get("used_percentage")?)?;
+        Some(Window::percent(used, w.get("resets_at").and_then(lenient_time)))
+    };
+    let (five_hour, seven_day) = (window("five_hour"), window("seven_day"));
+    let rate_limits = (five_hour.is_some() || seven_day.is_some()).then(|| Snapshot {
+        five_hour,
+        seven_day,
+        scoped: Vec::new(),
+        source: Source::Stdin,
+        taken_at: now,
+    });
+    let hook_event_name = text("hook_event_name");
+    let is_statusline = rate_limits.is_some()
+        || ((obj.contains_key("model") || obj.contains_key("workspace"))
+            && hook_event_name.as_deref().is_none_or(|e| e == "Status"));
+    Input {
+        rate_limits,
+        hook_event_name,
+        session_id: text("session_id"),
+        transcript_path: text("transcript_path"),
+        is_statusline,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Used;
+
+    const NOW: i64 = 1_790_000_000;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn full_statusline_carries_both_windows() {
+        let input = parse(&fixture("statusline-full.json"), NOW);
+        let s = input.rate_limits.unwrap();
+        assert_eq!(s.five_hour, Some(Window::percent(61.4, Some(1_795_000_000))));
+        assert_eq!(s.seven_day, Some(Window::percent(23.0, Some(1_795_400_000))));
+        assert_eq!((s.source, s.taken_at), (Source::Stdin, NOW));
+        assert!(input.is_statusline);
+    }
+
+    #[test]
+    fn payloads_without_rate_limits() {
+        for name in ["statusline-before-first-reply.json", "statusline-legacy-status-event.json"] {
+            let input = parse(&fixture(name), NOW);
+            assert_eq!(input.rate_limits, None, "{name}");
+            assert!(input.is_statusline, "{name}");
+        }
+        let hook = parse(&fixture("hook-user-prompt-submit.json"), NOW);
+        assert_eq!(hook.hook_event_name.as_deref(), Some("UserPromptSubmit"));
+        assert!(!hook.is_statusline);
+    }
+
+    #[test]
+    fn strings_nulls_and_partial_windows() {
+        let input = parse(
+            br#"{"rate_limits":{"five_hour":{"used_percentage":"12.5","resets_at":"1795000000"},"seven_day":null}}"#,
+            NOW,
+        );
+        let s = input.rate_limits.unwrap();
+        assert_eq!(s.five_hour.unwrap().used, Used::Percent(12.5));
+        assert_eq!(s.seven_day, None);
+        let input = parse(br#"{"rate_limits":{"five_hour":{"used_percentage":null}}}"#, NOW);
+        assert_eq!(input.rate_limits, None);
+    }
+
+    #[test]
+    fn non_objects_are_no_input() {
+        for bytes in [&b"[]"[..], b"42", b"null", b"\xff\xfe{", b"", b"{\"rate_limits\":"] {
+            assert_eq!(parse(bytes, NOW), Input::default());
+        }
+    }
+
+    #[test]
+    fn bounded_read_rejects_oversized_input() {
+        let big = vec![b' '; MAX_INPUT + 1];
+        assert_eq!(read_bounded(&mut &big[..]), None);
+        let ok = b"{}".to_vec();
+        assert_eq!(read_bounded(&mut &ok[..]), Some(ok));
+    }
+
+    /// Arbitrary bytes and mutated samples never panic the parser.
+    #[test]
+    fn parser_survives_random_and_mutated_input() {
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
+        let samples: Vec<Vec<u8>> = std::fs::read_dir(format!("{}/fixtures", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        for i in 0..4000 {
+            let bytes = if i % 2 == 0 {
+                let len = rng.below(512);
+                rng.bytes(len)
+            } else {
+                let pick = rng.below(samples.len());
+                rng.mutate(&samples[pick])
+            };
+            let _ = parse(&bytes, NOW);
+        }
+    }
+}

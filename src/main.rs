@@ -1,0 +1,47 @@
+//! ccmeter: how much of a Claude Pro/Max plan's rate limits are used, in one line.
+//! The flow is here; every behaviour lives one hop away in a module named for it.
+
+mod cli;
+mod cmd;
+mod credentials;
+mod estimate;
+mod input;
+mod paths;
+mod refresh;
+mod render;
+mod report;
+mod store;
+#[cfg(test)]
+mod testutil;
+mod usage;
+
+use cli::Command;
+
+fn main() {
+    let config = cli::from_process();
+    let code = match &config.command {
+        Command::Line => cmd::line::run(&config),
+        Command::Refresh { wait } => refresh::run(&config, *wait),
+        Command::Hook => cmd::hook::run(&config),
+        Command::Doctor { check_endpoint } => cmd::doctor::run(&config, *check_endpoint),
+        Command::Setup(args) => cmd::setup::run(&config, args),
+        Command::Demo => cmd::demo::run(&config),
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            0
+        }
+        Command::Version => {
+            println!("ccmeter {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The one clock: unix seconds now. Everything below `main` takes `now` as a parameter.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
