@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod credentials;
+mod endpoint;
 mod estimate;
 mod input;
 mod paths;

@@ -1,10 +1,336 @@
-//! Background refresh (stub).
+//! Keeping the store fresh without ever slowing a prompt: deciding when a refresh is due,
+//! starting the detached worker, the worker itself, and the backoff every process shares.
+//!
+//! Forty status lines going stale at the same moment must cause one request. Three layers make
+//! sure of it: a start marker created with `O_EXCL` so only one caller spawns per minute, an
+//! exclusive OS lock the worker takes without waiting (so a second worker just exits), and a
+//! freshness re-check after taking that lock (another worker may have just finished).
+
+use std::path::Path;
+use std::time::Duration;
 
 use crate::cli::Config;
+use crate::credentials::{self, Lookup};
+use crate::endpoint::{self, Outcome};
+use crate::estimate;
+use crate::store::{self, Entry, FileLock, Health};
+use crate::usage::{Problem, Snapshot, Source};
 
-pub fn run(_config: &Config, _wait: bool) -> i32 {
-    0
+/// A start marker older than this belongs to a worker that died: it no longer blocks a spawn.
+const MARKER_EXPIRY_S: i64 = 60;
+/// The worker's hard stop, past the endpoint deadline: a wedged worker must not hold the lock.
+const WORKER_WATCHDOG: Duration = Duration::from_secs(15);
+
+/// Backoff after a transient failure: 60 s doubling to 30 min.
+pub fn transient_backoff(failures: u32) -> i64 {
+    let exp = failures.saturating_sub(1).min(5);
+    (60i64 << exp).min(1800)
 }
 
-/// Starts the detached worker when the store is due (stub).
-pub fn spawn_if_due(_config: &Config, _entry: Option<&crate::store::Entry>, _now: i64) {}
+/// How long each problem keeps us from asking again.
+pub fn backoff_for(problem: Problem, failures: u32, retry_after: Option<i64>, ttl: i64) -> i64 {
+    match problem {
+        // 0 or a missing Retry-After never means "now".
+        Problem::RateLimited => retry_after.unwrap_or(0).max(300),
+        Problem::Unreachable => transient_backoff(failures),
+        // Nothing will change until the user acts; cheap local re-checks each TTL.
+        Problem::NotLoggedIn | Problem::TokenExpired | Problem::CredentialsUnreadable => ttl.max(60),
+        // A re-login rewrites the credentials; asking the server again sooner would only repeat 401.
+        Problem::Relogin => 600,
+        // The token's scope or the account's plan will not change soon.
+        Problem::NoUsageData | Problem::NoPlanLimits => 6 * 3600,
+    }
+}
+
+fn snapshot_age(s: Option<&Snapshot>, now: i64) -> i64 {
+    s.map_or(i64::MAX, |s| now - s.taken_at)
+}
+
+/// Whether the endpoint should be asked (pure).
+pub fn oauth_due(entry: Option<&Entry>, now: i64, ttl: i64, offline: bool) -> bool {
+    let snapshot = entry.and_then(|e| e.snapshot.as_ref());
+    !offline && !entry.is_some_and(|e| e.health.in_backoff(now)) && snapshot_age(snapshot, now) > ttl
+}
+
+/// Whether the local estimate needs redoing (pure): only when authoritative numbers are
+/// missing or old, and at most once per TTL.
+pub fn estimate_due(entry: Option<&Entry>, now: i64, ttl: i64, stale_after: i64) -> bool {
+    let snapshot = entry.and_then(|e| e.snapshot.as_ref());
+    let estimate = entry.and_then(|e| e.estimate.as_ref());
+    snapshot_age(snapshot, now) > stale_after && snapshot_age(estimate, now) > ttl
+}
+
+/// On the hot path: if a refresh is due and nobody started one within the last minute, start
+/// `ccmeter refresh` detached and return at once. Errors are swallowed: the line comes first.
+pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, now: i64) {
+    let due = oauth_due(entry, now, config.ttl, config.offline)
+        || estimate_due(entry, now, config.ttl, config.stale_after);
+    if !due || !claim_marker(&config.store.sidecar("refresh.started")) {
+        return;
+    }
+    let _ = spawn_worker(config.offline);
+}
+
+/// Creates the start marker exclusively; replaces it when it is older than [`MARKER_EXPIRY_S`].
+/// Its age is measured on the real clock, like the file's mtime, not the injectable one.
+fn claim_marker(marker: &Path) -> bool {
+    let Some(dir) = marker.parent() else { return false };
+    if store::ensure_dir(dir).is_err() {
+        return false;
+    }
+    let create = || {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(marker).is_ok()
+    };
+    if create() {
+        return true;
+    }
+    let age = std::fs::metadata(marker)
+        .and_then(|m| m.modified())
+        .map(|t| std::time::SystemTime::now().duration_since(t));
+    match age {
+        Ok(Ok(age)) if age.as_secs() < MARKER_EXPIRY_S as u64 => false,
+        // Expired, unreadable, or dated in the future (clock moved back): take it over.
+        _ => {
+            let _ = std::fs::remove_file(marker);
+            create()
+        }
+    }
+}
+
+fn spawn_worker(offline: bool) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("refresh").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    if offline {
+        cmd.arg("--offline");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Own process group: Ctrl-C in the terminal or Claude Code killing its status-line
+        // command must not take the worker down mid-write.
+        cmd.process_group(0);
+    }
+    // Not waited for: the child outlives us and is reaped by init.
+    cmd.spawn().map(drop)
+}
+
+/// What a worker run did, for `refresh --wait` and `doctor`.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub lines: Vec<String>,
+    pub failed: bool,
+}
+
+/// `ccmeter refresh [--wait]`: the worker. In the background it prints nothing; `--wait` prints
+/// what happened and exits non-zero when the numbers could not be refreshed.
+pub fn run(config: &Config, wait: bool) -> i32 {
+    if !wait {
+        std::thread::spawn(|| {
+            std::thread::sleep(WORKER_WATCHDOG);
+            std::process::exit(3);
+        });
+    }
+    let report = work(config, crate::now(), wait);
+    if wait {
+        for line in &report.lines {
+            println!("{line}");
+        }
+    }
+    i32::from(report.failed)
+}
+
+/// One worker run under the single-flight lock.
+pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
+    let mut out = RunReport::default();
+    let marker = config.store.sidecar("refresh.started");
+    if let Err(e) = store::ensure_dir(config.store.dir()) {
+        out.lines.push(format!("cache dir {} unusable: {e}", config.store.dir().display()));
+        out.failed = true;
+        return out;
+    }
+    let _lock = match FileLock::try_acquire(&config.store.sidecar("refresh.lock")) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            out.lines.push("another ccmeter refresh is running; its result will be in the store shortly".into());
+            out.failed = true;
+            return out;
+        }
+        Err(e) => {
+            out.lines.push(format!("cannot take the refresh lock: {e}"));
+            out.failed = true;
+            return out;
+        }
+    };
+    let entry = config.store.read(now).ok();
+    let ask_endpoint = if forced {
+        !config.offline && !entry.as_ref().is_some_and(|e| e.health.in_backoff(now))
+    } else {
+        oauth_due(entry.as_ref(), now, config.ttl, config.offline)
+    };
+    if config.offline {
+        out.lines.push("offline: not contacting the usage endpoint".into());
+    } else if let Some(until) = entry.as_ref().and_then(|e| e.health.backoff_until).filter(|&t| t > now) {
+        out.lines.push(format!("in backoff for {}s more (shared by every ccmeter process)", until - now));
+        out.failed |= forced;
+    }
+    if ask_endpoint {
+        let failed = refresh_from_endpoint(config, now, &mut out.lines);
+        out.failed |= failed;
+    }
+    let entry = config.store.read(now).ok();
+    if forced || estimate_due(entry.as_ref(), now, config.ttl, config.stale_after) || ask_endpoint {
+        refresh_estimate(config, entry.as_ref(), now, &mut out.lines);
+    }
+    let _ = std::fs::remove_file(marker);
+    out
+}
+
+/// Asks the endpoint and records the outcome. Returns whether it failed.
+fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> bool {
+    let user = std::env::var("USER").ok();
+    let discovery = credentials::discover(&config.config_dir, credentials::env_token(), user.as_deref(), now * 1000);
+    let (outcome, problem) = match &discovery.lookup {
+        Lookup::Ready(found) => {
+            let outcome = endpoint::fetch(&found.token, &config.api_base, now);
+            let problem = match &outcome {
+                Outcome::Usage(_) => None,
+                Outcome::NoPlanLimits => Some(Problem::NoPlanLimits),
+                Outcome::Unauthorized => Some(Problem::Relogin),
+                Outcome::Forbidden => Some(Problem::NoUsageData),
+                Outcome::RateLimited { .. } => Some(Problem::RateLimited),
+                Outcome::Failed(_) => Some(Problem::Unreachable),
+            };
+            (Some(outcome), problem)
+        }
+        other => (None, Some(other.problem().unwrap_or(Problem::NotLoggedIn))),
+    };
+    let config_dir = config.config_dir.path.to_string_lossy().into_owned();
+    let ttl = config.ttl;
+    let mut summary = String::new();
+    let write = config.store.update(now, |e| {
+        e.config_dir = config_dir;
+        let h = &mut e.health;
+        h.last_attempt = Some(now);
+        match (&outcome, problem) {
+            (Some(Outcome::Usage(snap)), _) => {
+                // A stdin reading taken while we were asking is newer than our answer: keep it.
+                if e.snapshot.as_ref().is_none_or(|s| s.source != Source::Stdin || s.taken_at <= snap.taken_at) {
+                    e.snapshot = Some(snap.clone());
+                }
+                *h = Health { last_attempt: Some(now), last_success: Some(now), ..Health::default() };
+                summary = format!("ok: {}", describe(snap));
+            }
+            (_, Some(p)) => {
+                let retry_after = match &outcome {
+                    Some(Outcome::RateLimited { retry_after }) => *retry_after,
+                    _ => None,
+                };
+                h.failures = if p == Problem::Unreachable { h.failures.saturating_add(1) } else { 0 };
+                h.backoff_until = Some(now + backoff_for(p, h.failures, retry_after, ttl));
+                h.problem = Some(p);
+                h.detail = match &outcome {
+                    Some(Outcome::Failed(d)) => Some(d.clone()),
+                    _ => None,
+                };
+                summary = format!(
+                    "{}: {}{}",
+                    p.code(),
+                    p.explain(),
+                    h.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+                );
+            }
+            (_, None) => {}
+        }
+        true
+    });
+    lines.extend(discovery.probes.iter().map(|p| format!("credentials: {p}")));
+    lines.push(format!("usage endpoint: {summary}"));
+    if let Err(e) = write {
+        lines.push(format!("could not write the store: {e}"));
+    }
+    problem.is_some()
+}
+
+fn refresh_estimate(config: &Config, entry: Option<&Entry>, now: i64, lines: &mut Vec<String>) {
+    let authoritative = entry.and_then(|e| e.snapshot.as_ref());
+    match estimate::update(&config.store, &config.config_dir.path, authoritative, now) {
+        Ok((snapshot, stats)) => {
+            lines.push(format!("estimate: {stats}; {}", describe(&snapshot)));
+            let _ = config.store.update(now, |e| {
+                e.estimate = Some(snapshot);
+                true
+            });
+        }
+        Err(e) => lines.push(format!("estimate: transcripts could not be scanned: {e}")),
+    }
+}
+
+/// `5h 61% (resets 2026-…) · 7d 23%` for `refresh --wait`.
+fn describe(s: &Snapshot) -> String {
+    let report = crate::report::Report {
+        snapshot: Some(s.clone()),
+        problem: None,
+        retry_at: None,
+        now: s.taken_at,
+        stale_after: i64::MAX,
+        note: None,
+    };
+    format!("{} [source {}]", crate::render::line(&report, crate::render::Style::Plain), s.source.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Window;
+
+    const NOW: i64 = 1_795_000_000;
+
+    #[test]
+    fn backoff_policy() {
+        assert_eq!([1, 2, 3, 6, 7, 30].map(transient_backoff), [60, 120, 240, 1800, 1800, 1800]);
+        assert_eq!(backoff_for(Problem::RateLimited, 0, None, 180), 300);
+        assert_eq!(backoff_for(Problem::RateLimited, 0, Some(120), 180), 300);
+        assert_eq!(backoff_for(Problem::RateLimited, 0, Some(900), 180), 900);
+    }
+
+    #[test]
+    fn due_rules() {
+        let entry = |age: i64, backoff: Option<i64>| Entry {
+            snapshot: Some(Snapshot {
+                five_hour: Some(Window::percent(1.0, None)),
+                seven_day: None,
+                scoped: vec![],
+                source: Source::Oauth,
+                taken_at: NOW - age,
+            }),
+            health: Health { backoff_until: backoff, ..Health::default() },
+            ..Entry::default()
+        };
+        assert!(oauth_due(None, NOW, 180, false));
+        assert!(!oauth_due(None, NOW, 180, true));
+        assert!(!oauth_due(Some(&entry(100, None)), NOW, 180, false));
+        assert!(oauth_due(Some(&entry(181, None)), NOW, 180, false));
+        assert!(!oauth_due(Some(&entry(181, Some(NOW + 1))), NOW, 180, false));
+        assert!(oauth_due(Some(&entry(181, Some(NOW))), NOW, 180, false));
+        assert!(!estimate_due(Some(&entry(100, None)), NOW, 180, 600));
+        assert!(estimate_due(Some(&entry(700, None)), NOW, 180, 600));
+    }
+
+    #[test]
+    fn marker_is_exclusive_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("k.refresh.started");
+        assert!(claim_marker(&marker));
+        assert!(!claim_marker(&marker));
+        let old = std::time::SystemTime::now() - Duration::from_secs(MARKER_EXPIRY_S as u64 + 1);
+        std::fs::File::options().write(true).open(&marker).unwrap().set_modified(old).unwrap();
+        assert!(claim_marker(&marker));
+        assert!(!claim_marker(&marker));
+    }
+}

@@ -1,7 +1,155 @@
-//! `ccmeter hook` (stub).
+//! `ccmeter hook`: for Claude Code's `UserPromptSubmit` / `SessionStart` hooks. Silent below the
+//! thresholds; above one, a `systemMessage` the user sees — once per threshold per window
+//! period, not on every prompt. Always exit 0: a failing hook would get in the user's way.
+//!
+//! Claude Code rejects hook output holding keys it does not know, so the JSON carries only the
+//! documented `systemMessage`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::cli::Config;
+use crate::input;
+use crate::render;
+use crate::report::Report;
+use crate::store;
+use crate::usage::{Source, Window};
 
-pub fn run(_config: &Config) -> i32 {
+/// The highest threshold already announced for each window period.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Announced {
+    /// Key: `5h@<resets_at>`; value: threshold percent announced.
+    #[serde(default)]
+    pub windows: BTreeMap<String, f64>,
+}
+
+/// A warning due for one window (pure decision, state update included).
+#[derive(Debug, PartialEq)]
+pub struct Warning {
+    pub text: String,
+}
+
+/// Which thresholds are newly crossed, given what was already announced; updates `announced`.
+pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) -> Vec<Warning> {
+    let Some(snap) = &report.snapshot else { return Vec::new() };
+    let about = if snap.source == Source::Estimate { "about " } else { "" };
+    let mut out = Vec::new();
+    let windows: [(&str, &str, Option<&Window>); 2] =
+        [("5h", "5-hour", snap.five_hour.as_ref()), ("7d", "7-day", snap.seven_day.as_ref())];
+    for (key, name, window) in windows {
+        let Some(w) = window.filter(|w| !w.has_reset(report.now)) else { continue };
+        let Some(p) = w.display_percent() else { continue };
+        let shown = render::round_percent(p);
+        let Some(&crossed) = thresholds.iter().filter(|&&t| f64::from(shown) >= t).next_back() else {
+            continue;
+        };
+        // A window period is identified by its reset time; without one, by the day.
+        let period = w.resets_at.map_or_else(|| format!("day{}", report.now / 86_400), |t| t.to_string());
+        let slot = format!("{key}@{period}");
+        if announced.windows.get(&slot).is_some_and(|&done| done >= crossed) {
+            continue;
+        }
+        announced.windows.insert(slot, crossed);
+        let reset = w
+            .resets_at
+            .filter(|&t| t > report.now)
+            .map(|t| format!(", resets in {}", render::fmt_until(t - report.now)))
+            .unwrap_or_default();
+        out.push(Warning { text: format!("{name} limit at {about}{shown}%{reset}") });
+    }
+    // Forget periods long over so the file stays small.
+    announced.windows.retain(|slot, _| {
+        slot.rsplit('@').next().and_then(|t| t.parse::<i64>().ok()).is_none_or(|t| t > report.now - 8 * 86_400)
+    });
+    out
+}
+
+/// The hook's stdout for a set of warnings: `{"systemMessage": "…"}`.
+pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
+    if warnings.is_empty() {
+        return None;
+    }
+    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
+    let age = if report.is_stale() {
+        report.age().map(|a| format!(" (as of {} ago)", render::fmt_age(a))).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let text = format!("ccmeter: {}{age}", texts.join("; "));
+    Some(serde_json::json!({ "systemMessage": text }).to_string())
+}
+
+pub fn run(config: &Config) -> i32 {
+    let now = crate::now();
+    let input = input::read_stdin().map(|b| input::parse(&b, now)).unwrap_or_default();
+    let report = super::line::current(config, &input, now);
+    let path = config.store.sidecar("hook.json");
+    let mut announced: Announced =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let found = warnings(&report, &config.warn_at, &mut announced);
+    if let Some(msg) = message(&found, &report) {
+        // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
+        if let Ok(bytes) = serde_json::to_vec(&announced) {
+            let _ = store::ensure_dir(config.store.dir()).and_then(|_| store::write_atomic(&path, &bytes));
+        }
+        println!("{msg}");
+    }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Snapshot;
+
+    const NOW: i64 = 1_795_000_000;
+
+    fn report(five: f64, seven: f64, source: Source) -> Report {
+        Report {
+            snapshot: Some(Snapshot {
+                five_hour: Some(Window::percent(five, Some(NOW + 2520))),
+                seven_day: Some(Window::percent(seven, Some(NOW + 3 * 86_400))),
+                scoped: vec![],
+                source,
+                taken_at: NOW,
+            }),
+            problem: None,
+            retry_at: None,
+            now: NOW,
+            stale_after: 600,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn silent_below_thresholds() {
+        let mut a = Announced::default();
+        assert!(warnings(&report(79.4, 10.0, Source::Stdin), &[80.0, 95.0], &mut a).is_empty());
+        assert_eq!(a, Announced::default());
+    }
+
+    #[test]
+    fn once_per_threshold_per_period() {
+        let t = [80.0, 95.0];
+        let mut a = Announced::default();
+        let r = report(83.0, 10.0, Source::Stdin);
+        let first = warnings(&r, &t, &mut a);
+        assert_eq!(first, [Warning { text: "5-hour limit at 83%, resets in 42m".into() }]);
+        assert_eq!(
+            message(&first, &r).unwrap(),
+            r#"{"systemMessage":"ccmeter: 5-hour limit at 83%, resets in 42m"}"#
+        );
+        assert!(warnings(&report(90.0, 10.0, Source::Stdin), &t, &mut a).is_empty());
+        let second = warnings(&report(96.0, 81.0, Source::Estimate), &t, &mut a);
+        assert_eq!(
+            second.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
+            ["5-hour limit at about 96%, resets in 42m", "7-day limit at about 81%, resets in 3d"]
+        );
+        assert!(warnings(&report(99.0, 85.0, Source::Stdin), &t, &mut a).is_empty());
+        // A new 5-hour period (different reset time) warns again.
+        let mut next = report(85.0, 85.0, Source::Stdin);
+        next.snapshot.as_mut().unwrap().five_hour = Some(Window::percent(85.0, Some(NOW + 4 * 3600)));
+        assert_eq!(warnings(&next, &t, &mut a).len(), 1);
+    }
 }

@@ -1,0 +1,158 @@
+//! The OAuth usage endpoint: one bounded GET, and a pure classification of whatever came back.
+//!
+//! The request is deliberately paranoid because it carries the user's token: https only (plain
+//! http only to a loopback test server), no redirects, a 6 s deadline that includes connecting,
+//! and a 1 MiB cap on the body.
+
+use crate::credentials::Token;
+use crate::usage::{EndpointUsage, Snapshot, parse_endpoint};
+
+/// Total time for connect + request + response.
+pub const DEADLINE_S: u64 = 6;
+/// Bodies beyond this are not usage data.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What one request taught us.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Usage(Snapshot),
+    NoPlanLimits,
+    /// 401: the token is rejected.
+    Unauthorized,
+    /// 403: the token cannot read usage.
+    Forbidden,
+    /// 429, with the server's Retry-After in seconds from now if it gave a usable one.
+    RateLimited { retry_after: Option<i64> },
+    /// Anything transient: 5xx, timeouts, connection errors, garbage bodies. The text is for
+    /// `doctor` and never contains the token.
+    Failed(String),
+}
+
+/// `{base}/api/oauth/usage`, or why the base may not receive a token.
+pub fn usage_url(base: &str) -> Result<String, String> {
+    let base = base.trim_end_matches('/');
+    let allowed = match base.strip_prefix("http://") {
+        Some(rest) => is_loopback(rest.split('/').next().unwrap_or("")),
+        None => base.starts_with("https://"),
+    };
+    if !allowed {
+        return Err(format!("refusing to send the token to {base}: only https (or http to loopback) is allowed"));
+    }
+    Ok(format!("{base}/api/oauth/usage"))
+}
+
+/// `authority` is `host[:port]`; loopback means `localhost`, `[::1]` or an address in 127/8
+/// (parsed, so `127.0.0.1.example.com` is not loopback).
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => return v6.split(']').next() == Some("::1"),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Performs the request. Only this function and `Token::authorize` see the token.
+pub fn fetch(token: &Token, base: &str, now: i64) -> Outcome {
+    let url = match usage_url(base) {
+        Ok(u) => u,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let request = minreq::get(url)
+        .with_header("anthropic-beta", "oauth-2025-04-20")
+        .with_header("Accept", "application/json")
+        .with_header("User-Agent", concat!("ccmeter/", env!("CARGO_PKG_VERSION")))
+        .with_timeout(DEADLINE_S)
+        .with_follow_redirects(false)
+        .with_max_headers_size(64 * 1024);
+    let response = match token.authorize(request).send_lazy() {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(network_error(&e)),
+    };
+    let status = response.status_code;
+    let retry_after = response.headers.get("retry-after").cloned();
+    let mut body = Vec::new();
+    for byte in response {
+        match byte {
+            Ok((b, _)) if body.len() < MAX_BODY => body.push(b),
+            Ok(_) => return Outcome::Failed(format!("HTTP {status}: body larger than 1 MiB")),
+            Err(e) => return Outcome::Failed(network_error(&e)),
+        }
+    }
+    classify(status, retry_after.as_deref(), &body, now)
+}
+
+fn network_error(e: &minreq::Error) -> String {
+    match e {
+        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::TimedOut => "timed out".into(),
+        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::WouldBlock => "timed out".into(),
+        // minreq's messages name hosts and causes, never headers.
+        other => other.to_string(),
+    }
+}
+
+/// Pure: status, Retry-After and body into an outcome.
+pub fn classify(status: i32, retry_after: Option<&str>, body: &[u8], now: i64) -> Outcome {
+    match status {
+        200 => match parse_endpoint(body, now) {
+            Some(EndpointUsage::Windows(s)) => Outcome::Usage(s),
+            Some(EndpointUsage::NoPlanLimits) => Outcome::NoPlanLimits,
+            None => Outcome::Failed("HTTP 200 with a body that is not usage JSON".into()),
+        },
+        401 => Outcome::Unauthorized,
+        403 => Outcome::Forbidden,
+        429 => Outcome::RateLimited { retry_after: retry_after.and_then(|v| parse_retry_after(v, now)) },
+        300..=399 => Outcome::Failed(format!("HTTP {status}: redirect not followed")),
+        _ => Outcome::Failed(format!("HTTP {status}")),
+    }
+}
+
+/// Retry-After as delta-seconds or an HTTP date, in seconds from `now`. `0` and dates in the
+/// past are "unknown", not "now": the caller's minimum applies.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<i64>() {
+        return (secs > 0).then_some(secs);
+    }
+    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let delta = at.unix_timestamp() - now;
+    (delta > 0).then_some(delta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_000_000; // 2026-11-18T11:06:40Z
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("120", NOW), Some(120));
+        assert_eq!(parse_retry_after("0", NOW), None);
+        assert_eq!(parse_retry_after("Wed, 18 Nov 2026 11:16:40 GMT", NOW), Some(600));
+        assert_eq!(parse_retry_after("Wed, 18 Nov 2026 10:00:00 GMT", NOW), None);
+        assert_eq!(parse_retry_after("soon", NOW), None);
+    }
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        assert_eq!(usage_url("https://api.anthropic.com/").unwrap(), "https://api.anthropic.com/api/oauth/usage");
+        assert!(usage_url("http://127.0.0.1:8080").is_ok());
+        assert!(usage_url("http://localhost:1").is_ok());
+        assert!(usage_url("http://example.com").is_err());
+        assert!(usage_url("http://[::1]:80/").is_ok());
+        assert!(usage_url("http://127.0.0.1.example.com").is_err());
+        assert!(usage_url("http://10.0.0.1:80").is_err());
+        assert!(usage_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(classify(401, None, b"{}", NOW), Outcome::Unauthorized);
+        assert_eq!(classify(403, None, b"{}", NOW), Outcome::Forbidden);
+        assert_eq!(classify(429, Some("0"), b"", NOW), Outcome::RateLimited { retry_after: None });
+        assert_eq!(classify(503, None, b"", NOW), Outcome::Failed("HTTP 503".into()));
+        assert_eq!(classify(200, None, b"<html>", NOW), Outcome::Failed("HTTP 200 with a body that is not usage JSON".into()));
+        assert_eq!(classify(200, None, br#"{"five_hour":null}"#, NOW), Outcome::NoPlanLimits);
+        assert!(matches!(classify(200, None, br#"{"five_hour":{"utilization":5}}"#, NOW), Outcome::Usage(_)));
+    }
+}

@@ -1,0 +1,244 @@
+//! The background refresh against a mock usage endpoint on loopback: outcomes, backoff, the
+//! herd, deadlines, and that the token goes nowhere but the Authorization header.
+
+mod common;
+#[path = "common/mock.rs"]
+mod mock;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{NOW, SAMPLE_TOKEN, Sandbox, contains, fixture, one_line, stdout};
+use mock::{Mock, Reply, ok, status};
+
+/// A sandbox logged in with the sample credentials, pointed at `mock`, network on.
+fn online(mock: &Mock) -> Sandbox {
+    let s = Sandbox::new();
+    s.write_credentials(&String::from_utf8(fixture("credentials.json")).unwrap());
+    let _ = mock;
+    s
+}
+
+fn cmd(s: &Sandbox, mock: &Mock, args: &[&str], now: i64) -> std::process::Command {
+    let mut c = s.cmd(args);
+    c.env_remove("CCMETER_OFFLINE").env("CCMETER_API_BASE", mock.base()).env("CCMETER_NOW", now.to_string());
+    c
+}
+
+fn refresh_wait(s: &Sandbox, mock: &Mock, now: i64) -> Output {
+    s.run_with(cmd(s, mock, &["refresh", "--wait"], now), b"")
+}
+
+fn line_at(s: &Sandbox, mock: &Mock, now: i64) -> String {
+    one_line(&s.run_with(cmd(s, mock, &["--color", "never"], now), b""))
+}
+
+fn store_json(s: &Sandbox) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(s.store_file().expect("store file")).unwrap()).unwrap()
+}
+
+/// Every run's output and every file written must be free of the token.
+fn assert_no_token(s: &Sandbox, outputs: &[&Output]) {
+    for o in outputs {
+        assert!(!contains(&o.stdout, SAMPLE_TOKEN) && !contains(&o.stderr, SAMPLE_TOKEN), "token in output");
+        assert!(!contains(&o.stdout, "SAMPLE-not-a-real") && !contains(&o.stderr, "SAMPLE-not-a-real"));
+    }
+    assert!(!contains(&s.all_written_bytes(), "SAMPLE-not-a-real"), "token in a written file");
+}
+
+#[test]
+fn success_with_each_body_shape() {
+    let cases = [
+        ("usage-flat.json", "5h 61% · 7d 23%"),
+        ("usage-limits-only.json", "5h 12% · 7d 48%"),
+        ("usage-window-no-reset.json", "5h 0% · 7d 7%"),
+        ("usage-all-null.json", "5h -- · 7d -- (no plan limits)"),
+    ];
+    // Before every reset time in the samples (2026-11-23T19:00Z).
+    let now = 1_795_900_000;
+    for (body, want) in cases {
+        let mock = Mock::start(ok(&fixture(body)));
+        let s = online(&mock);
+        let out = refresh_wait(&s, &mock, now);
+        assert_eq!(mock.count(), 1, "{body}");
+        let line = line_at(&s, &mock, now);
+        assert!(line.starts_with(want), "{body}: {line}");
+        assert_eq!(out.status.code(), Some(i32::from(body == "usage-all-null.json")), "{body}: {}", stdout(&out));
+        assert_no_token(&s, &[&out]);
+    }
+}
+
+#[test]
+fn request_carries_the_documented_headers() {
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    refresh_wait(&s, &mock, NOW);
+    let req = mock.request_text(0);
+    assert!(req.starts_with("GET /api/oauth/usage HTTP/1.1\r\n"), "{req}");
+    let lower = req.to_lowercase();
+    assert!(lower.contains(&format!("authorization: bearer {}", SAMPLE_TOKEN.to_lowercase())));
+    assert!(lower.contains("anthropic-beta: oauth-2025-04-20"));
+    assert!(lower.contains(&format!("user-agent: ccmeter/{}", env!("CARGO_PKG_VERSION"))));
+}
+
+#[test]
+fn failures_keep_the_last_good_numbers_and_say_why() {
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    let now = 1_795_900_000;
+    refresh_wait(&s, &mock, now);
+    let cases: [(Reply, &str, i64); 3] = [
+        (status(401, &[], &fixture("error-401.json")), "(re-login: /login)", 600),
+        (status(403, &[], &fixture("error-403.json")), "(no usage data for this token)", 6 * 3600),
+        (status(503, &[], b"upstream"), "(endpoint unreachable, retry 1m)", 60),
+    ];
+    for (i, (reply, want, backoff)) in cases.into_iter().enumerate() {
+        mock.set(reply);
+        let at = now + 1000 * (i as i64 + 1) + 30_000;
+        let out = refresh_wait(&s, &mock, at);
+        assert_eq!(out.status.code(), Some(1));
+        let line = line_at(&s, &mock, at);
+        assert!(line.starts_with("5h 61% · 7d 23%"), "{line}");
+        assert!(line.ends_with(want), "{line}");
+        assert_eq!(store_json(&s)["health"]["backoff_until"], at + backoff, "{want}");
+        // Clear the backoff for the next case, as time passing would.
+        let file = s.store_file().unwrap();
+        let mut v = store_json(&s);
+        v["health"]["backoff_until"] = serde_json::Value::Null;
+        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_no_token(&s, &[&out]);
+    }
+}
+
+#[test]
+fn rate_limit_backoff_honours_retry_after() {
+    // NOW = 2026-11-18T08:53:20Z
+    let cases = [("0", 300), ("120", 300), ("900", 900), ("Wed, 18 Nov 2026 09:13:20 GMT", 1200)];
+    for (retry_after, backoff) in cases {
+        let mock = Mock::start(status(429, &[("Retry-After", retry_after)], &fixture("error-429.json")));
+        let s = online(&mock);
+        refresh_wait(&s, &mock, NOW);
+        assert_eq!(store_json(&s)["health"]["backoff_until"], NOW + backoff, "Retry-After {retry_after}");
+        let line = line_at(&s, &mock, NOW + 1);
+        assert!(line.contains("rate-limited, retry"), "{line}");
+    }
+}
+
+#[test]
+fn after_a_429_nothing_is_sent_until_the_backoff_ends() {
+    let mock = Mock::start(status(429, &[("Retry-After", "0")], b"{}"));
+    let s = online(&mock);
+    one_line(&s.run_with(cmd(&s, &mock, &[], NOW), b""));
+    wait_for(|| mock.count() == 1 && s.store_file().is_some_and(|_| store_json(&s)["health"]["problem"] == "rate_limited"));
+    for t in [10, 100, 299] {
+        one_line(&s.run_with(cmd(&s, &mock, &[], NOW + t), b""));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mock.count(), 1, "requests during backoff");
+    mock.set(ok(&fixture("usage-flat.json")));
+    one_line(&s.run_with(cmd(&s, &mock, &[], NOW + 301), b""));
+    wait_for(|| mock.count() == 2);
+}
+
+fn wait_for(cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(20), "condition not met within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn forty_concurrent_status_lines_cause_one_request() {
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    let children: Vec<_> = (0..40)
+        .map(|_| {
+            let mut c = cmd(&s, &mock, &["--color", "never"], NOW);
+            c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for o in &outs {
+        one_line(o);
+    }
+    wait_for(|| s.store_file().is_some_and(|_| store_json(&s)["snapshot"]["source"] == "oauth"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(mock.count(), 1);
+    // Within the TTL, more prompts send nothing.
+    for t in [1, 60, 179] {
+        assert!(line_at(&s, &mock, NOW + t).starts_with("5h 61% · 7d 23%"));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mock.count(), 1);
+    assert_no_token(&s, &outs.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_server_that_never_answers_or_drips_is_given_up_on() {
+    for reply in [Reply::Hang, Reply::Drip] {
+        let mock = Mock::start(reply);
+        let s = online(&mock);
+        let start = Instant::now();
+        let out = refresh_wait(&s, &mock, NOW);
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(12), "took {took:?}");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(store_json(&s)["health"]["problem"], "unreachable");
+    }
+}
+
+#[test]
+fn oversized_truncated_and_html_bodies_are_failures() {
+    let huge = vec![b' '; 10 * 1024 * 1024];
+    for body in [huge, b"{\"five_hour\":{\"utiliz".to_vec(), b"<html><body>hi</body></html>".to_vec()] {
+        let mock = Mock::start(ok(&body));
+        let s = online(&mock);
+        let out = refresh_wait(&s, &mock, NOW);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(store_json(&s)["health"]["problem"], "unreachable");
+        assert_eq!(store_json(&s)["snapshot"], serde_json::Value::Null);
+    }
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    let elsewhere = Mock::start(ok(&fixture("usage-flat.json")));
+    let location = format!("http://localhost:{}/api/oauth/usage", elsewhere.port);
+    let mock = Mock::start(status(302, &[("Location", &location)], b""));
+    let s = online(&mock);
+    let out = refresh_wait(&s, &mock, NOW);
+    assert_eq!(out.status.code(), Some(1));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!((mock.count(), elsewhere.count()), (1, 0));
+}
+
+#[test]
+fn not_logged_in_and_expired_never_reach_the_network() {
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    s.write_credentials(&String::from_utf8(fixture("credentials-logged-out.json")).unwrap());
+    let out = refresh_wait(&s, &mock, NOW);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(line_at(&s, &mock, NOW), "5h -- · 7d -- (not logged in)");
+    // expiresAt 1795000000000 ms is before this clock.
+    s.write_credentials(&String::from_utf8(fixture("credentials.json")).unwrap());
+    let later = 1_795_100_000;
+    let out = refresh_wait(&s, &mock, later);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(line_at(&s, &mock, later), "5h -- · 7d -- (token expired)");
+    assert_eq!(mock.count(), 0);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let mock = Mock::start(ok(b"{}"));
+    let s = online(&mock);
+    let mut c = cmd(&s, &mock, &["refresh", "--wait"], NOW);
+    c.env("CCMETER_API_BASE", "http://example.invalid");
+    let out = s.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("refusing to send the token"), "{}", stdout(&out));
+    assert_no_token(&s, &[&out]);
+}
