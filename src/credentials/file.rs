@@ -1,0 +1,159 @@
+//! Claude Code's credentials JSON: `<config dir>/.credentials.json`, and the same document as
+//! stored in the macOS keychain item.
+//!
+//! Reads only the four fields ccmeter needs. The refresh token is skipped by the parser and never
+//! becomes a Rust value; the raw bytes are wiped once parsed. Error reasons carry only a position
+//! and a category, never the input: serde_json's messages can quote the value they choke on.
+
+use super::{SecretBytes, Token, wipe};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+
+/// Claude Code's file is a few hundred bytes; anything this big is not it.
+const MAX_BYTES: u64 = 1 << 20;
+
+/// What reading the file gave, before looking inside.
+pub(super) enum Raw {
+    NotFound,
+    /// Exists but could not be read; the reason names the I/O error kind only.
+    Unreadable(String),
+    Bytes(SecretBytes),
+}
+
+pub(super) fn read(path: &Path) -> Raw {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Raw::NotFound,
+        Err(e) => return Raw::Unreadable(io_reason(&e)),
+    };
+    let mut buf = SecretBytes(Vec::new());
+    // Read one byte past the cap so "exactly at the cap" and "over it" differ.
+    match file.take(MAX_BYTES + 1).read_to_end(&mut buf.0) {
+        Ok(n) if n as u64 > MAX_BYTES => Raw::Unreadable("larger than 1 MiB".into()),
+        Ok(_) => Raw::Bytes(buf),
+        Err(e) => Raw::Unreadable(io_reason(&e)),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    // The kind, not the error's Display: that is fine today but is not ours to vouch for.
+    format!("cannot read it ({})", e.kind())
+}
+
+/// What the document says, before judging it against the clock.
+pub(super) enum Parsed {
+    /// No `claudeAiOauth`, an empty `accessToken`, or `expiresAt` 0: how Claude Code logs out.
+    LoggedOut,
+    Token {
+        token: Token,
+        subscription: Option<String>,
+        scopes: Option<Vec<String>>,
+        expires_at_ms: Option<i64>,
+    },
+    /// Not the shape we know; the reason is safe to print.
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(rename = "claudeAiOauth", default)]
+    oauth: Option<OauthEntry>,
+}
+
+#[derive(Deserialize)]
+struct OauthEntry {
+    #[serde(rename = "accessToken", default)]
+    access_token: Option<SecretString>,
+    #[serde(rename = "expiresAt", default)]
+    expires_at: Option<Value>,
+    #[serde(default)]
+    scopes: Option<Value>,
+    #[serde(rename = "subscriptionType", default)]
+    subscription_type: Option<Value>,
+}
+
+/// A `String` that is wiped when dropped, so a parse that fails halfway leaves no copy behind.
+struct SecretString(String);
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(SecretString)
+    }
+}
+
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        wipe(std::mem::take(&mut self.0).into_bytes());
+    }
+}
+
+pub(super) fn parse(bytes: &[u8]) -> Parsed {
+    let doc: Document = match serde_json::from_slice(bytes) {
+        Ok(d) => d,
+        Err(e) => return Parsed::Malformed(json_reason(&e)),
+    };
+    let Some(entry) = doc.oauth else {
+        return Parsed::LoggedOut;
+    };
+    let expires_at_ms = match &entry.expires_at {
+        None | Some(Value::Null) => None,
+        Some(v) => match crate::usage::lenient_f64(v) {
+            Some(ms) => Some(ms as i64),
+            None => return Parsed::Malformed("expiresAt is not a number".into()),
+        },
+    };
+    let mut access = match entry.access_token {
+        Some(s) if !s.0.is_empty() => s,
+        _ => return Parsed::LoggedOut,
+    };
+    if expires_at_ms == Some(0) {
+        return Parsed::LoggedOut;
+    }
+    if !header_safe(&access.0) {
+        return Parsed::Malformed(
+            "accessToken holds characters that cannot go in an HTTP header".into(),
+        );
+    }
+    let subscription = match entry.subscription_type {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    let scopes = match entry.scopes {
+        Some(Value::Array(items)) => Some(
+            items
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        // OAuth's wire format is a space-separated string; accept it if it ever lands here.
+        Some(Value::String(s)) => Some(s.split_whitespace().map(String::from).collect()),
+        _ => None,
+    };
+    Parsed::Token {
+        token: Token::new(std::mem::take(&mut access.0)),
+        subscription,
+        scopes,
+        expires_at_ms,
+    }
+}
+
+/// Visible ASCII only: anything else could break or inject into the request's header block.
+pub(super) fn header_safe(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn json_reason(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "truncated JSON",
+        Category::Data => "JSON of an unexpected shape",
+        Category::Io => "unreadable JSON",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
+}
