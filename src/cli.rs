@@ -95,7 +95,10 @@ fn var(name: &str) -> Option<String> {
 }
 
 fn seconds(name: &str, default: i64) -> i64 {
-    var(name).and_then(|v| v.trim().parse::<i64>().ok()).filter(|&v| v >= 0).unwrap_or(default)
+    var(name)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|&v| v >= 0)
+        .unwrap_or(default)
 }
 
 /// Parses `80,95` into sorted thresholds; falls back to the default on anything odd.
@@ -103,11 +106,19 @@ pub fn parse_warn_at(s: Option<&str>) -> Vec<f64> {
     let parsed: Option<Vec<f64>> = s.map(|s| {
         s.split(',')
             .filter(|p| !p.trim().is_empty())
-            .map(|p| p.trim().trim_end_matches('%').parse::<f64>().ok().filter(|v| (0.0..=100.0).contains(v)))
+            .map(|p| {
+                p.trim()
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| (0.0..=100.0).contains(v))
+            })
             .collect::<Option<Vec<f64>>>()
             .unwrap_or_default()
     });
-    let mut v = parsed.filter(|v| !v.is_empty()).unwrap_or_else(|| vec![80.0, 95.0]);
+    let mut v = parsed
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![80.0, 95.0]);
     v.sort_by(f64::total_cmp);
     v.dedup();
     v
@@ -118,17 +129,23 @@ pub fn env_from_process() -> Env {
         home: dirs::home_dir(),
         claude_config_dir: var("CLAUDE_CONFIG_DIR"),
         securestorage_config_dir: var("CLAUDE_SECURESTORAGE_CONFIG_DIR"),
-        cache_dir: var("CCMETER_CACHE_DIR").filter(|s| !s.is_empty()).map(PathBuf::from),
+        cache_dir: var("CCMETER_CACHE_DIR")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
     }
 }
 
 /// Reads the process's arguments and environment.
 pub fn from_process() -> Config {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let env = env_from_process();
     let mut config = parse_args(&args, env);
     config.no_color_env = var("NO_COLOR").is_some_and(|v| !v.is_empty());
-    config.offline |= var("CCMETER_OFFLINE").is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    config.offline |=
+        var("CCMETER_OFFLINE").is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
     config.ttl = seconds("CCMETER_TTL", 180);
     config.stale_after = seconds("CCMETER_STALE_AFTER", 600);
     config.warn_at = parse_warn_at(var("CCMETER_WARN_AT").as_deref());
@@ -174,11 +191,15 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             v
         };
         match flag {
-            "refresh" | "hook" | "doctor" | "setup" | "demo" | "help" if c.command == Command::Line => {
+            "refresh" | "hook" | "doctor" | "setup" | "demo" | "help"
+                if c.command == Command::Line =>
+            {
                 c.command = match flag {
                     "refresh" => Command::Refresh { wait: false },
                     "hook" => Command::Hook,
-                    "doctor" => Command::Doctor { check_endpoint: false },
+                    "doctor" => Command::Doctor {
+                        check_endpoint: false,
+                    },
                     "setup" => Command::Setup(SetupArgs::default()),
                     "demo" => Command::Demo,
                     _ => Command::Help,
@@ -227,16 +248,37 @@ mod tests {
 
     fn parse(args: &[&str]) -> Config {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse_args(&args, Env { home: Some("/h".into()), ..Env::default() })
+        parse_args(
+            &args,
+            Env {
+                home: Some("/h".into()),
+                ..Env::default()
+            },
+        )
     }
 
     #[test]
     fn commands_and_flags() {
         assert_eq!(parse(&[]).command, Command::Line);
-        assert_eq!(parse(&["refresh", "--wait"]).command, Command::Refresh { wait: true });
-        assert_eq!(parse(&["doctor", "--check-endpoint"]).command, Command::Doctor { check_endpoint: true });
+        assert_eq!(
+            parse(&["refresh", "--wait"]).command,
+            Command::Refresh { wait: true }
+        );
+        assert_eq!(
+            parse(&["doctor", "--check-endpoint"]).command,
+            Command::Doctor {
+                check_endpoint: true
+            }
+        );
         let c = parse(&["setup", "--hooks", "--dry-run"]);
-        assert_eq!(c.command, Command::Setup(SetupArgs { hooks: true, dry_run: true, ..SetupArgs::default() }));
+        assert_eq!(
+            c.command,
+            Command::Setup(SetupArgs {
+                hooks: true,
+                dry_run: true,
+                ..SetupArgs::default()
+            })
+        );
         let c = parse(&["--format={5h}", "--color", "tmux", "--offline"]);
         assert_eq!(c.output, Output::Format("{5h}".into()));
         assert_eq!(c.color, ColorChoice::Tmux);
@@ -248,7 +290,14 @@ mod tests {
     fn bad_arguments_are_collected_not_fatal() {
         let c = parse(&["--colour", "pink", "--bogus", "--format"]);
         assert_eq!(c.command, Command::Line);
-        assert_eq!(c.arg_errors, ["unknown --color pink", "unknown argument --bogus", "--format needs a value"]);
+        assert_eq!(
+            c.arg_errors,
+            [
+                "unknown --color pink",
+                "unknown argument --bogus",
+                "--format needs a value"
+            ]
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub fn read_stdin() -> Option<Vec<u8>> {
 #[cfg(unix)]
 fn wait_readable(timeout: Duration) -> bool {
     use std::os::fd::AsRawFd;
-    let mut pfd = libc::pollfd { fd: std::io::stdin().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: std::io::stdin().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd for the duration of the call.
     let n = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -96,7 +100,10 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
     let window = |name: &str| -> Option<Window> {
         let w = obj.get("rate_limits")?.get(name)?;
         let used = lenient_f64(w.get("used_percentage")?)?;
-        Some(Window::percent(used, w.get("resets_at").and_then(lenient_time)))
+        Some(Window::percent(
+            used,
+            w.get("resets_at").and_then(lenient_time),
+        ))
     };
     let (five_hour, seven_day) = (window("five_hour"), window("seven_day"));
     let rate_limits = (five_hour.is_some() || seven_day.is_some()).then(|| Snapshot {
@@ -134,15 +141,24 @@ mod tests {
     fn full_statusline_carries_both_windows() {
         let input = parse(&fixture("statusline-full.json"), NOW);
         let s = input.rate_limits.unwrap();
-        assert_eq!(s.five_hour, Some(Window::percent(61.4, Some(1_795_000_000))));
-        assert_eq!(s.seven_day, Some(Window::percent(23.0, Some(1_795_400_000))));
+        assert_eq!(
+            s.five_hour,
+            Some(Window::percent(61.4, Some(1_795_000_000)))
+        );
+        assert_eq!(
+            s.seven_day,
+            Some(Window::percent(23.0, Some(1_795_400_000)))
+        );
         assert_eq!((s.source, s.taken_at), (Source::Stdin, NOW));
         assert!(input.is_statusline);
     }
 
     #[test]
     fn payloads_without_rate_limits() {
-        for name in ["statusline-before-first-reply.json", "statusline-legacy-status-event.json"] {
+        for name in [
+            "statusline-before-first-reply.json",
+            "statusline-legacy-status-event.json",
+        ] {
             let input = parse(&fixture(name), NOW);
             assert_eq!(input.rate_limits, None, "{name}");
             assert!(input.is_statusline, "{name}");
@@ -161,13 +177,23 @@ mod tests {
         let s = input.rate_limits.unwrap();
         assert_eq!(s.five_hour.unwrap().used, Used::Percent(12.5));
         assert_eq!(s.seven_day, None);
-        let input = parse(br#"{"rate_limits":{"five_hour":{"used_percentage":null}}}"#, NOW);
+        let input = parse(
+            br#"{"rate_limits":{"five_hour":{"used_percentage":null}}}"#,
+            NOW,
+        );
         assert_eq!(input.rate_limits, None);
     }
 
     #[test]
     fn non_objects_are_no_input() {
-        for bytes in [&b"[]"[..], b"42", b"null", b"\xff\xfe{", b"", b"{\"rate_limits\":"] {
+        for bytes in [
+            &b"[]"[..],
+            b"42",
+            b"null",
+            b"\xff\xfe{",
+            b"",
+            b"{\"rate_limits\":",
+        ] {
             assert_eq!(parse(bytes, NOW), Input::default());
         }
     }
@@ -184,10 +210,11 @@ mod tests {
     #[test]
     fn parser_survives_random_and_mutated_input() {
         let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
-        let samples: Vec<Vec<u8>> = std::fs::read_dir(format!("{}/fixtures", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-            .collect();
+        let samples: Vec<Vec<u8>> =
+            std::fs::read_dir(format!("{}/fixtures", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect();
         for i in 0..4000 {
             let bytes = if i % 2 == 0 {
                 let len = rng.below(512);

@@ -38,8 +38,15 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The one clock: unix seconds now. Everything below `main` takes `now` as a parameter.
+/// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
+/// `CCMETER_NOW` pins it, so black-box tests and `demo`-style reproductions are deterministic.
 pub fn now() -> i64 {
+    if let Some(t) = std::env::var("CCMETER_NOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return t;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

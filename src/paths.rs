@@ -87,12 +87,18 @@ mod tests {
         assert_eq!(d.path, PathBuf::from("/home/u/.claude"));
         assert_eq!(d.configured, None);
         let d = ConfigDir::resolve(&env(None, Some("/w")));
-        assert_eq!((d.path, d.configured), (PathBuf::from("/w"), Some("/w".into())));
+        assert_eq!(
+            (d.path, d.configured),
+            (PathBuf::from("/w"), Some("/w".into()))
+        );
         let d = ConfigDir::resolve(&env(Some("/s"), Some("/w")));
         assert_eq!(d.path, PathBuf::from("/s"));
         // Set but empty means the default dir, even when CLAUDE_CONFIG_DIR is set.
         let d = ConfigDir::resolve(&env(Some(""), Some("/w")));
-        assert_eq!((d.path, d.configured), (PathBuf::from("/home/u/.claude"), None));
+        assert_eq!(
+            (d.path, d.configured),
+            (PathBuf::from("/home/u/.claude"), None)
+        );
     }
 
     #[test]

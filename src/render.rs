@@ -1,1 +1,557 @@
-//! render (stub).
+//! A [`Report`] into what the user reads: the one-line summary, `--json`, or a `--format`
+//! template. Pure: no clock, no environment, no I/O — `now` travels inside the report.
+//!
+//! The line never hides provenance: estimates carry `~`, old numbers carry their age, and a
+//! failed refresh says so in a few words while keeping the last good numbers.
+
+use serde_json::{Value, json};
+
+use crate::report::Report;
+use crate::usage::{Problem, Source, Used, Window};
+
+/// How colour is written, if at all. Each target escapes differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    /// ANSI SGR, for terminals and Claude Code's status line.
+    Ansi,
+    /// tmux `#[fg=…]` style markers for `status-right`.
+    Tmux,
+    /// zsh prompt escapes (`%F{…}`), with literal `%` doubled.
+    Zsh,
+    /// ANSI wrapped in readline's \x01 … \x02 so bash counts the prompt width right.
+    Bash,
+}
+
+#[derive(Clone, Copy)]
+enum Colour {
+    Green,
+    Yellow,
+    Red,
+}
+
+impl Colour {
+    fn for_percent(p: f64) -> Colour {
+        if p >= 80.0 {
+            Colour::Red
+        } else if p >= 50.0 {
+            Colour::Yellow
+        } else {
+            Colour::Green
+        }
+    }
+}
+
+fn paint(style: Style, colour: Colour, text: &str) -> String {
+    let (name, sgr) = match colour {
+        Colour::Green => ("green", 32),
+        Colour::Yellow => ("yellow", 33),
+        Colour::Red => ("red", 31),
+    };
+    match style {
+        Style::Plain => text.to_string(),
+        Style::Ansi => format!("\x1b[{sgr}m{text}\x1b[0m"),
+        Style::Tmux => format!("#[fg={name}]{text}#[fg=default]"),
+        Style::Zsh => format!("%F{{{name}}}{text}%f"),
+        Style::Bash => format!("\x01\x1b[{sgr}m\x02{text}\x01\x1b[0m\x02"),
+    }
+}
+
+/// Rounds half up, after clamping to 0..=100.
+pub fn round_percent(p: f64) -> u8 {
+    (p.clamp(0.0, 100.0) + 0.5).floor() as u8
+}
+
+/// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h` on the hour), `14h` under
+/// 48 h, `3d` beyond. Always floors, except that a reset less than a minute away shows `1m`
+/// rather than a misleading `0m`.
+pub fn fmt_until(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (m, h) = (secs / 60, secs / 3600);
+    if secs < 3600 {
+        format!("{}m", m.max(1))
+    } else if secs < 10 * 3600 {
+        match m % 60 {
+            0 => format!("{h}h"),
+            rest => format!("{h}h{rest}m"),
+        }
+    } else if secs < 48 * 3600 {
+        format!("{h}h")
+    } else {
+        format!("{}d", secs / 86_400)
+    }
+}
+
+/// Age of data: `45s`, `12m`, `3h`, `2d`.
+pub fn fmt_age(secs: i64) -> String {
+    let secs = secs.max(0);
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m", secs / 60)
+    } else if secs < 48 * 3600 {
+        format!("{}h", secs / 3600)
+    } else {
+        format!("{}d", secs / 86_400)
+    }
+}
+
+/// Token counts as people say them: `950`, `12.3k`, `1.2M`.
+pub fn fmt_tokens(n: u64) -> String {
+    if n < 1000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        format!("{:.1}M", n as f64 / 1e6)
+    }
+}
+
+/// The short text for a problem, as shown in the line.
+pub fn problem_text(problem: Problem, retry_in: Option<i64>) -> String {
+    let retry = |what: &str| match retry_in {
+        Some(s) => format!("{what}, retry {}", fmt_until(s)),
+        None => what.to_string(),
+    };
+    match problem {
+        Problem::NotLoggedIn => "not logged in".into(),
+        Problem::Relogin => "re-login: /login".into(),
+        Problem::TokenExpired => "token expired".into(),
+        Problem::RateLimited => retry("rate-limited"),
+        Problem::NoUsageData => "no usage data for this token".into(),
+        Problem::NoPlanLimits => "no plan limits".into(),
+        Problem::Unreachable => retry("endpoint unreachable"),
+        Problem::CredentialsUnreadable => "credentials unreadable".into(),
+    }
+}
+
+/// One window as its value alone: `42%`, `--` (absent or reset), `1.2M tok`.
+fn value_text(window: Option<&Window>, now: i64) -> String {
+    match window {
+        Some(w) if !w.has_reset(now) => match w.used {
+            Used::Percent(_) => format!("{}%", round_percent(w.display_percent().unwrap_or(0.0))),
+            Used::Tokens(n) => format!("{} tok", fmt_tokens(n)),
+        },
+        _ => "--".into(),
+    }
+}
+
+/// The window whose reset matters: highest percentage (5h on ties), ignoring windows that
+/// already reset; with token-only estimates, the first window that knows its reset.
+fn binding<'a>(windows: &[&'a Window], now: i64) -> Option<&'a Window> {
+    let live = windows.iter().copied().filter(|w| !w.has_reset(now));
+    let mut best: Option<(&Window, f64)> = None;
+    for w in live.clone() {
+        if let Some(p) = w.display_percent()
+            && best.is_none_or(|(_, bp)| p > bp)
+        {
+            best = Some((w, p));
+        }
+    }
+    best.map(|(w, _)| w)
+        .or_else(|| live.into_iter().find(|w| w.resets_at.is_some()))
+}
+
+fn reset_text(report: &Report) -> Option<String> {
+    let s = report.snapshot.as_ref()?;
+    let windows: Vec<&Window> = [s.five_hour.as_ref(), s.seven_day.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let at = binding(&windows, report.now)?.resets_at?;
+    (at > report.now).then(|| fmt_until(at - report.now))
+}
+
+/// The parenthesised remarks: age, problem, note — or why there is nothing to show.
+fn remarks(report: &Report) -> Vec<String> {
+    let mut parts = Vec::new();
+    if report.is_stale()
+        && let Some(age) = report.age()
+    {
+        parts.push(format!("{} ago", fmt_age(age)));
+    }
+    if let Some(p) = report.problem {
+        parts.push(problem_text(p, report.retry_at.map(|t| t - report.now)));
+    }
+    if report.snapshot.is_none() && report.problem.is_none() {
+        parts.push("no data yet".into());
+    }
+    if let Some(note) = &report.note {
+        parts.push(note.clone());
+    }
+    parts
+}
+
+/// The status line: `5h 42% · 7d 18% ↻2h13m`, plus remarks in parentheses.
+pub fn line(report: &Report, style: Style) -> String {
+    let now = report.now;
+    let snap = report.snapshot.as_ref();
+    let tilde = if snap.is_some_and(|s| s.source == Source::Estimate) {
+        "~"
+    } else {
+        ""
+    };
+    let mut segments = Vec::new();
+    let windows = [
+        ("5h", snap.and_then(|s| s.five_hour.as_ref())),
+        ("7d", snap.and_then(|s| s.seven_day.as_ref())),
+    ];
+    for (label, window) in windows {
+        let Some(w) = window else { continue };
+        let text = format!("{tilde}{label} {}", value_text(Some(w), now));
+        segments.push(match w.display_percent() {
+            Some(p) if !w.has_reset(now) => {
+                // Colour follows the number shown: 49.6 reads "50%" and must not be green.
+                let shown = f64::from(round_percent(p));
+                paint(style, Colour::for_percent(shown), &escape(style, &text))
+            }
+            _ => escape(style, &text),
+        });
+    }
+    if segments.is_empty() {
+        segments.push(escape(style, "5h -- · 7d --"));
+    }
+    let mut out = segments.join(" · ");
+    if let Some(reset) = reset_text(report) {
+        out.push_str(" ↻");
+        out.push_str(&reset);
+    }
+    let parts = remarks(report);
+    if !parts.is_empty() {
+        out.push_str(&escape(style, &format!(" ({})", parts.join(", "))));
+    }
+    out
+}
+
+/// Text that the target would otherwise interpret: zsh expands `%`, tmux expands `#`.
+fn escape(style: Style, text: &str) -> String {
+    match style {
+        Style::Zsh => text.replace('%', "%%"),
+        Style::Tmux => text.replace('#', "##"),
+        _ => text.to_string(),
+    }
+}
+
+fn rfc3339(t: i64) -> Value {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .map_or(Value::Null, Value::String)
+}
+
+fn window_json(w: Option<&Window>, now: i64) -> Value {
+    let Some(w) = w else { return Value::Null };
+    let reset = w.has_reset(now);
+    let (percent, raw, tokens) = match w.used {
+        Used::Percent(p) if !reset => (json!(round_percent(p)), json!(p), Value::Null),
+        Used::Percent(p) => (Value::Null, json!(p), Value::Null),
+        Used::Tokens(n) => (Value::Null, Value::Null, json!(n)),
+    };
+    json!({
+        "percent": percent,
+        "used_percentage": raw,
+        "tokens": tokens,
+        "resets_at": w.resets_at.map_or(Value::Null, rfc3339),
+        "reset": reset,
+    })
+}
+
+/// The state code for `--json`: `ok`, `no_data`, or a [`Problem::code`].
+pub fn state(report: &Report) -> &'static str {
+    match (report.problem, &report.snapshot) {
+        (Some(p), _) => p.code(),
+        (None, None) => "no_data",
+        (None, Some(_)) => "ok",
+    }
+}
+
+/// `--json`: the same decision, with stable field names (documented in README).
+pub fn json(report: &Report) -> String {
+    let snap = report.snapshot.as_ref();
+    let now = report.now;
+    let scoped: Vec<Value> = snap
+        .map(|s| {
+            s.scoped
+                .iter()
+                .map(|sw| {
+                    let mut v = window_json(Some(&sw.window), now);
+                    if let Value::Object(o) = &mut v {
+                        o.insert("name".into(), json!(sw.name));
+                    }
+                    v
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let error = report
+        .problem
+        .map(|p| problem_text(p, report.retry_at.map(|t| t - now)));
+    let v = json!({
+        "five_hour": window_json(snap.and_then(|s| s.five_hour.as_ref()), now),
+        "seven_day": window_json(snap.and_then(|s| s.seven_day.as_ref()), now),
+        "scoped": scoped,
+        "source": snap.map(|s| s.source.as_str()),
+        "estimate": snap.is_some_and(|s| s.source == Source::Estimate),
+        "taken_at": snap.map_or(Value::Null, |s| rfc3339(s.taken_at)),
+        "age_s": report.age(),
+        "stale": report.is_stale(),
+        "state": state(report),
+        "error": error,
+        "retry_at": report.retry_at.map_or(Value::Null, rfc3339),
+        "line": line(report, Style::Plain),
+    });
+    v.to_string()
+}
+
+/// `--format`: `{5h} {7d} {reset} {age} {stale} {source} {state} {error} {line}`; unknown
+/// placeholders are left as written so a typo is visible rather than silently empty.
+pub fn template(report: &Report, tpl: &str) -> String {
+    let snap = report.snapshot.as_ref();
+    let now = report.now;
+    let tilde = if snap.is_some_and(|s| s.source == Source::Estimate) {
+        "~"
+    } else {
+        ""
+    };
+    let value = |w: Option<&Window>| match w {
+        Some(_) => format!("{tilde}{}", value_text(w, now)),
+        None => "--".into(),
+    };
+    let mut out = String::with_capacity(tpl.len() + 32);
+    let mut rest = tpl;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let key = &after[..close];
+        let replacement = match key {
+            "5h" => Some(value(snap.and_then(|s| s.five_hour.as_ref()))),
+            "7d" => Some(value(snap.and_then(|s| s.seven_day.as_ref()))),
+            "reset" => Some(reset_text(report).unwrap_or_default()),
+            "age" => Some(report.age().map(fmt_age).unwrap_or_default()),
+            "stale" => Some(if report.is_stale() {
+                report
+                    .age()
+                    .map(|a| format!("{} ago", fmt_age(a)))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }),
+            "source" => Some(snap.map_or("none", |s| s.source.as_str()).to_string()),
+            "state" => Some(state(report).to_string()),
+            "error" => Some(
+                report
+                    .problem
+                    .map(|p| problem_text(p, report.retry_at.map(|t| t - now)))
+                    .unwrap_or_default(),
+            ),
+            "line" => Some(line(report, Style::Plain)),
+            _ => None,
+        };
+        match replacement {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{ScopedWindow, Snapshot};
+
+    const NOW: i64 = 1_795_000_000;
+
+    fn report(snapshot: Option<Snapshot>) -> Report {
+        Report {
+            snapshot,
+            problem: None,
+            retry_at: None,
+            now: NOW,
+            stale_after: 600,
+            note: None,
+        }
+    }
+
+    fn snap(
+        source: Source,
+        age: i64,
+        five: Option<(f64, i64)>,
+        seven: Option<(f64, i64)>,
+    ) -> Snapshot {
+        let w = |x: Option<(f64, i64)>| x.map(|(p, r)| Window::percent(p, Some(NOW + r)));
+        Snapshot {
+            five_hour: w(five),
+            seven_day: w(seven),
+            scoped: vec![],
+            source,
+            taken_at: NOW - age,
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            (30, "1m"),
+            (42 * 60 + 59, "42m"),
+            (3600, "1h"),
+            (2 * 3600 + 13 * 60 + 59, "2h13m"),
+            (9 * 3600 + 59 * 60, "9h59m"),
+            (10 * 3600, "10h"),
+            (47 * 3600 + 3599, "47h"),
+            (48 * 3600, "2d"),
+            (3 * 86_400 + 7200, "3d"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(fmt_until(secs), want, "{secs}");
+        }
+        assert_eq!(
+            (
+                fmt_age(45),
+                fmt_age(12 * 60 + 5),
+                fmt_age(3 * 3600),
+                fmt_age(3 * 86_400)
+            ),
+            ("45s".into(), "12m".into(), "3h".into(), "3d".into())
+        );
+        assert_eq!(
+            (fmt_tokens(950), fmt_tokens(12_345), fmt_tokens(1_234_567)),
+            ("950".into(), "12.3k".into(), "1.2M".into())
+        );
+    }
+
+    #[test]
+    fn rounding_and_clamping() {
+        assert_eq!(
+            [
+                round_percent(41.5),
+                round_percent(41.49),
+                round_percent(104.0),
+                round_percent(-3.0)
+            ],
+            [42, 41, 100, 0]
+        );
+    }
+
+    #[test]
+    fn line_states() {
+        let fresh = report(Some(snap(
+            Source::Stdin,
+            0,
+            Some((61.4, 2 * 3600 + 13 * 60)),
+            Some((23.0, 4 * 86_400)),
+        )));
+        let stale = report(Some(snap(
+            Source::Oauth,
+            12 * 60,
+            Some((42.0, 3000)),
+            Some((18.0, 86_400)),
+        )));
+        let over = report(Some(snap(
+            Source::Stdin,
+            0,
+            None,
+            Some((104.0, 5 * 86_400)),
+        )));
+        let seven_binds = report(Some(snap(
+            Source::Oauth,
+            0,
+            Some((10.0, 3600)),
+            Some((90.0, 30 * 3600)),
+        )));
+        let past_reset = report(Some(snap(
+            Source::Oauth,
+            60,
+            Some((88.0, -5)),
+            Some((30.0, 86_400)),
+        )));
+        let estimate = report(Some(snap(
+            Source::Estimate,
+            0,
+            Some((31.2, 2 * 3600)),
+            Some((12.0, 86_400)),
+        )));
+        let mut tokens = report(Some(snap(Source::Estimate, 0, None, None)));
+        tokens.snapshot.as_mut().unwrap().five_hour = Some(Window {
+            used: Used::Tokens(1_234_567),
+            resets_at: Some(NOW + 7980),
+        });
+        let mut limited = stale.clone();
+        limited.problem = Some(Problem::RateLimited);
+        limited.retry_at = Some(NOW + 300);
+        let mut relogin = report(None);
+        relogin.problem = Some(Problem::Relogin);
+        let mut no_plan = report(None);
+        no_plan.problem = Some(Problem::NoPlanLimits);
+        let mut noted = fresh.clone();
+        noted.note = Some("unknown argument --bogus".into());
+        let cases = [
+            ("fresh", fresh),
+            ("stale", stale),
+            ("over_100", over),
+            ("seven_day_binds", seven_binds),
+            ("past_reset", past_reset),
+            ("estimate", estimate),
+            ("estimate_tokens", tokens),
+            ("rate_limited", limited),
+            ("relogin_no_data", relogin),
+            ("no_plan_limits", no_plan),
+            ("no_data", report(None)),
+            ("bad_argument", noted),
+        ];
+        let text: Vec<String> = cases
+            .iter()
+            .map(|(name, r)| format!("{name:16} {}", line(r, Style::Plain)))
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn colour_styles() {
+        let r = report(Some(snap(
+            Source::Stdin,
+            0,
+            Some((85.0, 600)),
+            Some((49.6, 86_400)),
+        )));
+        let text: Vec<String> = [Style::Ansi, Style::Tmux, Style::Zsh, Style::Bash]
+            .iter()
+            .map(|s| format!("{:?}", line(&r, *s)))
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn json_and_template() {
+        let mut s = snap(Source::Oauth, 900, Some((61.4, 7980)), Some((23.0, -1)));
+        s.scoped.push(ScopedWindow {
+            name: "7d opus".into(),
+            window: Window::percent(91.0, Some(NOW + 86_400)),
+        });
+        let mut r = report(Some(s));
+        r.problem = Some(Problem::RateLimited);
+        r.retry_at = Some(NOW + 300);
+        let v: Value = serde_json::from_str(&json(&r)).unwrap();
+        insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
+        assert_eq!(
+            template(
+                &r,
+                "{5h}|{7d}|{reset}|{age}|{stale}|{source}|{state}|{error}|{nope}|{"
+            ),
+            "61%|--|2h13m|15m|15m ago|oauth|rate_limited|rate-limited, retry 5m|{nope}|{"
+        );
+        assert_eq!(
+            template(&report(None), "{5h} {source} {state}"),
+            "-- none no_data"
+        );
+    }
+}

@@ -83,9 +83,14 @@ impl std::fmt::Display for Unusable {
             Unusable::TooLarge => write!(f, "store file too large; it will be replaced"),
             Unusable::Corrupt(e) => write!(f, "store file corrupt ({e}); it will be replaced"),
             Unusable::ForeignVersion(v) => {
-                write!(f, "store file has version {v}, expected {VERSION}; it will be replaced")
+                write!(
+                    f,
+                    "store file has version {v}, expected {VERSION}; it will be replaced"
+                )
             }
-            Unusable::FutureDated => write!(f, "store file is dated in the future; it will be replaced"),
+            Unusable::FutureDated => {
+                write!(f, "store file is dated in the future; it will be replaced")
+            }
         }
     }
 }
@@ -165,7 +170,8 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     }
     let entry: Entry =
         serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
-    let future = |s: &Option<Snapshot>| s.as_ref().is_some_and(|s| s.taken_at > now + FUTURE_SKEW_S);
+    let future =
+        |s: &Option<Snapshot>| s.as_ref().is_some_and(|s| s.taken_at > now + FUTURE_SKEW_S);
     if future(&entry.snapshot) || future(&entry.estimate) {
         return Err(Unusable::FutureDated);
     }
@@ -207,7 +213,10 @@ pub fn ensure_dir(dir: &Path) -> io::Result<()> {
 /// Readers see the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = open_private(&tmp)?;
@@ -307,7 +316,14 @@ mod tests {
     fn round_trip_and_modes() {
         let (_d, store) = store();
         assert_eq!(store.read(NOW), Err(Unusable::Missing));
-        assert!(store.update(NOW, |e| { e.snapshot = Some(snap(NOW)); true }).unwrap());
+        assert!(
+            store
+                .update(NOW, |e| {
+                    e.snapshot = Some(snap(NOW));
+                    true
+                })
+                .unwrap()
+        );
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
         #[cfg(unix)]
         {
@@ -321,10 +337,24 @@ mod tests {
     #[test]
     fn unchanged_update_writes_nothing() {
         let (_d, store) = store();
-        store.update(NOW, |e| { e.snapshot = Some(snap(NOW)); true }).unwrap();
-        let before = fs::metadata(store.entry_path()).unwrap().modified().unwrap();
+        store
+            .update(NOW, |e| {
+                e.snapshot = Some(snap(NOW));
+                true
+            })
+            .unwrap();
+        let before = fs::metadata(store.entry_path())
+            .unwrap()
+            .modified()
+            .unwrap();
         assert!(!store.update(NOW, |_| false).unwrap());
-        assert_eq!(fs::metadata(store.entry_path()).unwrap().modified().unwrap(), before);
+        assert_eq!(
+            fs::metadata(store.entry_path())
+                .unwrap()
+                .modified()
+                .unwrap(),
+            before
+        );
     }
 
     #[test]
@@ -340,11 +370,20 @@ mod tests {
             let err = store.read(NOW).unwrap_err();
             assert!(err.to_string().contains(want), "{err}");
         }
-        let future = Entry { version: VERSION, snapshot: Some(snap(NOW + 86_400)), ..Entry::default() };
+        let future = Entry {
+            version: VERSION,
+            snapshot: Some(snap(NOW + 86_400)),
+            ..Entry::default()
+        };
         fs::write(store.entry_path(), serde_json::to_vec(&future).unwrap()).unwrap();
         assert_eq!(store.read(NOW), Err(Unusable::FutureDated));
         // The next write starts from nothing instead of failing.
-        store.update(NOW, |e| { e.snapshot = Some(snap(NOW)); true }).unwrap();
+        store
+            .update(NOW, |e| {
+                e.snapshot = Some(snap(NOW));
+                true
+            })
+            .unwrap();
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
     }
 
@@ -357,5 +396,27 @@ mod tests {
         assert!(FileLock::try_acquire(&path).unwrap().is_none());
         drop(held);
         assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+
+    /// Arbitrary bytes and mutations of a valid file never panic the reader.
+    #[test]
+    fn reader_survives_random_and_mutated_files() {
+        let good = serde_json::to_vec_pretty(&Entry {
+            version: VERSION,
+            snapshot: Some(snap(NOW)),
+            estimate: Some(snap(NOW - 5)),
+            ..Entry::default()
+        })
+        .unwrap();
+        let mut rng = crate::testutil::Rng(0x5eed);
+        for i in 0..4000 {
+            let bytes = if i % 2 == 0 {
+                let len = rng.below(300);
+                rng.bytes(len)
+            } else {
+                rng.mutate(&good)
+            };
+            let _ = parse_entry(&bytes, NOW);
+        }
     }
 }

@@ -13,7 +13,11 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
@@ -22,8 +26,9 @@ impl Rng {
 
     /// Flips, deletes, duplicates and inserts JSON-ish tokens at random places.
     pub fn mutate(&mut self, src: &[u8]) -> Vec<u8> {
-        const TOKENS: [&[u8]; 10] =
-            [b"null", b"\"", b"{", b"}", b"[", b"]", b"-1e999", b"\"99\"", b",", b"\xff"];
+        const TOKENS: [&[u8]; 10] = [
+            b"null", b"\"", b"{", b"}", b"[", b"]", b"-1e999", b"\"99\"", b",", b"\xff",
+        ];
         let mut v = src.to_vec();
         for _ in 0..=self.below(6) {
             if v.is_empty() {

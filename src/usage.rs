@@ -28,7 +28,10 @@ pub struct Window {
 
 impl Window {
     pub fn percent(percent: f64, resets_at: Option<i64>) -> Window {
-        Window { used: Used::Percent(percent), resets_at }
+        Window {
+            used: Used::Percent(percent),
+            resets_at,
+        }
     }
 
     /// A reset time in the past means the window has rolled over: the old number is void.
@@ -210,7 +213,10 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
     let flat = |w: &Value| -> Option<Window> {
         let o = w.as_object()?;
         let p = lenient_f64(o.get("utilization")?)?;
-        Some(Window::percent(p, o.get("resets_at").and_then(lenient_time)))
+        Some(Window::percent(
+            p,
+            o.get("resets_at").and_then(lenient_time),
+        ))
     };
     let mut snap = Snapshot {
         five_hour: obj.get("five_hour").and_then(flat),
@@ -223,12 +229,17 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
         if let Some(model) = key.strip_prefix("seven_day_")
             && let Some(window) = flat(w)
         {
-            snap.scoped.push(ScopedWindow { name: format!("7d {model}"), window });
+            snap.scoped.push(ScopedWindow {
+                name: format!("7d {model}"),
+                window,
+            });
         }
     }
     if let Some(limits) = obj.get("limits").and_then(Value::as_array) {
         for l in limits {
-            let Some(p) = l.get("percent").and_then(lenient_f64) else { continue };
+            let Some(p) = l.get("percent").and_then(lenient_f64) else {
+                continue;
+            };
             let w = Window::percent(p, l.get("resets_at").and_then(lenient_time));
             match l.get("kind").and_then(Value::as_str) {
                 Some("session") => snap.five_hour = snap.five_hour.or(Some(w)),
@@ -240,13 +251,20 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
                         .and_then(Value::as_str)
                         .unwrap_or("scoped");
                     let model = model.to_lowercase();
-                    snap.scoped.push(ScopedWindow { name: format!("7d {model}"), window: w });
+                    snap.scoped.push(ScopedWindow {
+                        name: format!("7d {model}"),
+                        window: w,
+                    });
                 }
                 _ => {}
             }
         }
     }
-    Some(if snap.is_empty() { EndpointUsage::NoPlanLimits } else { EndpointUsage::Windows(snap) })
+    Some(if snap.is_empty() {
+        EndpointUsage::NoPlanLimits
+    } else {
+        EndpointUsage::Windows(snap)
+    })
 }
 
 #[cfg(test)]
@@ -262,9 +280,14 @@ mod tests {
 
     #[test]
     fn flat_body_keeps_main_and_model_windows() {
-        let EndpointUsage::Windows(s) = parse("usage-flat.json") else { panic!() };
+        let EndpointUsage::Windows(s) = parse("usage-flat.json") else {
+            panic!()
+        };
         assert_eq!(s.five_hour.unwrap().used, Used::Percent(61.0));
-        assert_eq!(s.five_hour.unwrap().resets_at, parse_rfc3339("2026-11-23T19:00:00Z"));
+        assert_eq!(
+            s.five_hour.unwrap().resets_at,
+            parse_rfc3339("2026-11-23T19:00:00Z")
+        );
         assert_eq!(s.seven_day.unwrap().used, Used::Percent(23.0));
         assert_eq!(s.scoped.len(), 1);
         assert_eq!(s.scoped[0].name, "7d sonnet");
@@ -273,7 +296,9 @@ mod tests {
 
     #[test]
     fn limits_only_body_maps_kinds() {
-        let EndpointUsage::Windows(s) = parse("usage-limits-only.json") else { panic!() };
+        let EndpointUsage::Windows(s) = parse("usage-limits-only.json") else {
+            panic!()
+        };
         assert_eq!(s.five_hour.unwrap().used, Used::Percent(12.0));
         assert_eq!(s.seven_day.unwrap().used, Used::Percent(48.0));
         assert_eq!(s.scoped[0].name, "7d opus");
@@ -287,7 +312,9 @@ mod tests {
 
     #[test]
     fn null_reset_is_kept_as_unknown() {
-        let EndpointUsage::Windows(s) = parse("usage-window-no-reset.json") else { panic!() };
+        let EndpointUsage::Windows(s) = parse("usage-window-no-reset.json") else {
+            panic!()
+        };
         assert_eq!(s.five_hour.unwrap(), Window::percent(0.0, None));
     }
 
@@ -302,8 +329,17 @@ mod tests {
     fn lenient_numbers_and_times() {
         assert_eq!(lenient_f64(&Value::from("61.5")), Some(61.5));
         assert_eq!(lenient_f64(&Value::from("x")), None);
-        assert_eq!(lenient_time(&Value::from(1_795_000_000_000i64)), Some(1_795_000_000));
-        assert_eq!(lenient_time(&Value::from("1795000000")), Some(1_795_000_000));
-        assert_eq!(lenient_time(&Value::from("2026-11-23T19:00:00+00:00")), parse_rfc3339("2026-11-23T19:00:00Z"));
+        assert_eq!(
+            lenient_time(&Value::from(1_795_000_000_000i64)),
+            Some(1_795_000_000)
+        );
+        assert_eq!(
+            lenient_time(&Value::from("1795000000")),
+            Some(1_795_000_000)
+        );
+        assert_eq!(
+            lenient_time(&Value::from("2026-11-23T19:00:00+00:00")),
+            parse_rfc3339("2026-11-23T19:00:00Z")
+        );
     }
 }

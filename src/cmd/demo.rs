@@ -1,7 +1,145 @@
-//! `ccmeter demo` (stub).
+//! `ccmeter demo`: the line in each state it can be in, from built-in samples, so a new user
+//! sees what to expect before wiring anything. No account, no network, no store.
 
 use crate::cli::Config;
+use crate::input::Input;
+use crate::render;
+use crate::report::Report;
+use crate::usage::{Problem, Snapshot, Source, Used, Window};
 
-pub fn run(_config: &Config) -> i32 {
+/// The demo's states, rendered against `now`. Pure, so it doubles as a fixture for tests.
+pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
+    let w = |p: f64, reset_in: i64| Some(Window::percent(p, Some(now + reset_in)));
+    let snap = |source, age: i64, five_hour, seven_day| Snapshot {
+        five_hour,
+        seven_day,
+        scoped: vec![],
+        source,
+        taken_at: now - age,
+    };
+    let report =
+        |snapshot: Option<Snapshot>, problem: Option<Problem>, retry_in: Option<i64>| Report {
+            snapshot,
+            problem,
+            retry_at: retry_in.map(|s| now + s),
+            now,
+            stale_after: 600,
+            note: None,
+        };
+    let tokens = Some(Window {
+        used: Used::Tokens(1_840_000),
+        resets_at: Some(now + 2 * 3600 + 13 * 60),
+    });
+    vec![
+        (
+            "live from Claude Code",
+            report(
+                Some(snap(Source::Stdin, 0, w(42.0, 7980), w(18.0, 4 * 86_400))),
+                None,
+                None,
+            ),
+        ),
+        (
+            "getting close",
+            report(
+                Some(snap(
+                    Source::Oauth,
+                    30,
+                    w(83.4, 2520),
+                    w(61.0, 86_400 + 7200),
+                )),
+                None,
+                None,
+            ),
+        ),
+        (
+            "over the limit",
+            report(
+                Some(snap(Source::Stdin, 0, w(104.0, 1500), w(96.0, 50_400))),
+                None,
+                None,
+            ),
+        ),
+        (
+            "one window only",
+            report(
+                Some(snap(Source::Stdin, 0, None, w(23.0, 3 * 86_400))),
+                None,
+                None,
+            ),
+        ),
+        (
+            "stored 12 minutes ago",
+            report(
+                Some(snap(Source::Oauth, 720, w(42.0, 7200), w(18.0, 86_400))),
+                None,
+                None,
+            ),
+        ),
+        (
+            "estimate (calibrated)",
+            report(
+                Some(snap(
+                    Source::Estimate,
+                    0,
+                    w(31.0, 7980),
+                    w(12.0, 5 * 86_400),
+                )),
+                None,
+                None,
+            ),
+        ),
+        (
+            "estimate (uncalibrated)",
+            report(Some(snap(Source::Estimate, 0, tokens, None)), None, None),
+        ),
+        (
+            "rate-limited endpoint",
+            report(
+                Some(snap(Source::Oauth, 900, w(57.0, 5400), w(22.0, 86_400))),
+                Some(Problem::RateLimited),
+                Some(300),
+            ),
+        ),
+        (
+            "token rejected (401)",
+            report(
+                Some(snap(Source::Oauth, 4000, w(12.0, 9000), w(40.0, 86_400))),
+                Some(Problem::Relogin),
+                None,
+            ),
+        ),
+        (
+            "not logged in",
+            report(None, Some(Problem::NotLoggedIn), None),
+        ),
+    ]
+}
+
+pub fn run(config: &Config) -> i32 {
+    let style = super::line::style(config, &Input::default());
+    println!("ccmeter demo: sample states (built in; no account, no network)\n");
+    for (name, report) in samples(crate::now()) {
+        println!("  {name:<26} {}", render::line(&report, style));
+    }
+    println!("\nWire it into Claude Code:  ccmeter setup      Check your setup:  ccmeter doctor");
     0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_states_render() {
+        let now = 1_795_000_000;
+        let text: Vec<String> = super::samples(now)
+            .iter()
+            .map(|(name, r)| {
+                format!(
+                    "{name:<26} {}",
+                    crate::render::line(r, crate::render::Style::Plain)
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
 }

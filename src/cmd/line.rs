@@ -1,7 +1,123 @@
-//! `ccmeter line` (stub).
+//! Line mode, the hot path: stdin → store → decision → one line → exit 0.
+//!
+//! Everything here must stay cheap: no network, no credentials, no transcript scan. The only
+//! process it may start is the detached refresh worker, and it never waits for it.
 
-use crate::cli::Config;
+use std::io::Write;
 
-pub fn run(_config: &Config) -> i32 {
+use crate::cli::{ColorChoice, Config, Output};
+use crate::input::{self, Input};
+use crate::render::{self, Style};
+use crate::report::{self, Report};
+use crate::usage::Snapshot;
+use crate::refresh;
+
+/// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
+/// same reading write once a minute, yet a prompt never calls live numbers old.
+const RESTAMP_AFTER_S: i64 = 60;
+
+pub fn run(config: &Config) -> i32 {
+    let now = crate::now();
+    let input = input::read_stdin()
+        .map(|b| input::parse(&b, now))
+        .unwrap_or_default();
+    let report = current(config, &input, now);
+    let text = match &config.output {
+        Output::Line => render::line(&report, style(config, &input)),
+        Output::Json => render::json(&report),
+        Output::Format(t) => render::template(&report, t),
+    };
+    // A closed stdout (the reader went away) is not worth a panic or a non-zero exit.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
     0
+}
+
+/// What is known now, recording live stdin numbers and kicking off a background refresh when
+/// the store is due. Shared by the line, `hook` and `doctor`.
+pub fn current(config: &Config, input: &Input, now: i64) -> Report {
+    let entry = config.store.read(now).ok();
+    if let Some(live) = &input.rate_limits {
+        record_live(
+            config,
+            entry.as_ref().and_then(|e| e.snapshot.as_ref()),
+            live,
+            now,
+        );
+    } else {
+        refresh::spawn_if_due(config, entry.as_ref(), now);
+    }
+    let mut report = report::decide(
+        input.rate_limits.as_ref(),
+        entry.as_ref(),
+        now,
+        config.stale_after,
+    );
+    if !config.arg_errors.is_empty() {
+        report.note = Some(config.arg_errors.join(", "));
+    }
+    report
+}
+
+fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
+    stored.is_none_or(|s| {
+        !s.same_numbers(live) || now - s.taken_at >= RESTAMP_AFTER_S || s.taken_at > now
+    })
+}
+
+/// Stores stdin's numbers so prompts and hooks (which get no `rate_limits`) show them too.
+/// Failure to write (read-only cache dir, full disk) only costs that sharing, never the line.
+fn record_live(config: &Config, stored: Option<&Snapshot>, live: &Snapshot, now: i64) {
+    if !needs_write(stored, live, now) {
+        return;
+    }
+    let config_dir = config.config_dir.path.to_string_lossy().into_owned();
+    let _ = config.store.update(now, |e| {
+        // Re-checked under the lock: another status line may have written the same numbers.
+        if !needs_write(e.snapshot.as_ref(), live, now) {
+            return false;
+        }
+        e.snapshot = Some(live.clone());
+        e.config_dir = config_dir;
+        true
+    });
+}
+
+/// `auto` colours for a terminal and for Claude Code's status line (which renders ANSI), but
+/// not for starship or tmux `#()` calls, which would show raw escapes.
+pub fn style(config: &Config, input: &Input) -> Style {
+    use std::io::IsTerminal;
+    match config.color {
+        ColorChoice::Never => Style::Plain,
+        ColorChoice::Always => Style::Ansi,
+        ColorChoice::Tmux => Style::Tmux,
+        ColorChoice::Zsh => Style::Zsh,
+        ColorChoice::Bash => Style::Bash,
+        ColorChoice::Auto if config.no_color_env => Style::Plain,
+        ColorChoice::Auto if input.is_statusline || std::io::stdout().is_terminal() => Style::Ansi,
+        ColorChoice::Auto => Style::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{Source, Window};
+
+    #[test]
+    fn identical_numbers_are_restamped_only_after_a_minute() {
+        let live = |t| Snapshot {
+            five_hour: Some(Window::percent(42.0, Some(2_000_000_000))),
+            seven_day: None,
+            scoped: vec![],
+            source: Source::Stdin,
+            taken_at: t,
+        };
+        let now = 1_795_000_000;
+        assert!(needs_write(None, &live(now), now));
+        assert!(!needs_write(Some(&live(now - 59)), &live(now), now));
+        assert!(needs_write(Some(&live(now - 60)), &live(now), now));
+        let mut changed = live(now - 1);
+        changed.five_hour = Some(Window::percent(43.0, Some(2_000_000_000)));
+        assert!(needs_write(Some(&changed), &live(now), now));
+    }
 }
