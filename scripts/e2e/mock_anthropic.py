@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""A loopback stand-in for the Anthropic Messages API, for scripts/e2e-claude-code.sh.
+
+Answers POST /v1/messages with a short assistant reply (SSE when the request asks to stream,
+plain JSON otherwise) and the unified rate-limit headers a Pro/Max account gets, so Claude Code
+puts `rate_limits` into its statusLine stdin. Every other path gets `{}` with 200. Every request
+line is appended to the log file so you can see what the client calls.
+
+usage: mock_anthropic.py PORT_FILE LOG_FILE   (binds 127.0.0.1 on a free port, writes it to PORT_FILE)
+"""
+import json
+import os
+import sys
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT_FILE, LOG_FILE = sys.argv[1], sys.argv[2]
+REPLY = "Hello from the mock."
+
+
+def ratelimit_headers():
+    now = int(time.time())
+    return {
+        "anthropic-ratelimit-unified-status": "allowed",
+        "anthropic-ratelimit-unified-5h-status": "allowed",
+        "anthropic-ratelimit-unified-5h-utilization": "0.42",
+        "anthropic-ratelimit-unified-5h-reset": str(now + 2 * 3600),
+        "anthropic-ratelimit-unified-7d-status": "allowed",
+        "anthropic-ratelimit-unified-7d-utilization": "0.18",
+        "anthropic-ratelimit-unified-7d-reset": str(now + 3 * 86400),
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-fallback-percentage": "0.5",
+        "anthropic-ratelimit-unified-reset": str(now + 2 * 3600),
+        "request-id": "req_mock_" + uuid.uuid4().hex[:12],
+    }
+
+
+def log(line):
+    with open(LOG_FILE, "a") as f:
+        f.write(line + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        n = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+
+    def send(self, code, payload, headers=(), ctype="application/json"):
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        log(f"GET {self.path}")
+        self.send(200, {})
+
+    def do_HEAD(self):
+        log(f"HEAD {self.path}")
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        req = self.body()
+        path = self.path.split("?")[0]
+        log(f"POST {self.path} stream={req.get('stream')} model={req.get('model')}")
+        if path == "/v1/messages/count_tokens":
+            return self.send(200, {"input_tokens": 10})
+        if path != "/v1/messages":
+            return self.send(200, {})
+        model = req.get("model") or "claude-sonnet-4-5"
+        msg_id = "msg_mock_" + uuid.uuid4().hex[:12]
+        usage = {"input_tokens": 10, "output_tokens": 6, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        headers = list(ratelimit_headers().items())
+        if not req.get("stream"):
+            return self.send(200, {
+                "id": msg_id, "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": REPLY}],
+                "stop_reason": "end_turn", "stop_sequence": None, "usage": usage,
+            }, headers)
+        events = [
+            ("message_start", {"type": "message_start", "message": {
+                "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("ping", {"type": "ping"}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": REPLY}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 6}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        data = b"".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n".encode() for name, ev in events)
+        self.send(200, data, headers, ctype="text/event-stream")
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(PORT_FILE + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.replace(PORT_FILE + ".tmp", PORT_FILE)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
