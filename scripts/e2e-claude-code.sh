@@ -64,7 +64,10 @@ fi
 
 if ! command -v tmux >/dev/null; then
     say "installing tmux"
-    if [[ "$(id -u)" == 0 ]]; then apt-get install -y tmux >&2; else sudo apt-get install -y tmux >&2; fi
+    sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq >&2 || true
+    $sudo apt-get install -y tmux >&2
 fi
 
 # 2. The mock API on a free loopback port.
