@@ -8,5 +8,9 @@ fn main() {
     let mut buf = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut buf);
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null);
-    let _ = writeln!(std::io::stdout(), "5h 42% · 7d 18% ↻2h13m {}", v.is_object());
+    let _ = writeln!(
+        std::io::stdout(),
+        "5h 42% · 7d 18% ↻2h13m {}",
+        v.is_object()
+    );
 }

@@ -22,7 +22,9 @@ pub enum Outcome {
     /// 403: the token cannot read usage.
     Forbidden,
     /// 429, with the server's Retry-After in seconds from now if it gave a usable one.
-    RateLimited { retry_after: Option<i64> },
+    RateLimited {
+        retry_after: Option<i64>,
+    },
     /// Anything transient: 5xx, timeouts, connection errors, garbage bodies. The text is for
     /// `doctor` and never contains the token.
     Failed(String),
@@ -36,7 +38,9 @@ pub fn usage_url(base: &str) -> Result<String, String> {
         None => base.starts_with("https://"),
     };
     if !allowed {
-        return Err(format!("refusing to send the token to {base}: only https (or http to loopback) is allowed"));
+        return Err(format!(
+            "refusing to send the token to {base}: only https (or http to loopback) is allowed"
+        ));
     }
     Ok(format!("{base}/api/oauth/usage"))
 }
@@ -48,7 +52,10 @@ fn is_loopback(authority: &str) -> bool {
         Some(v6) => return v6.split(']').next() == Some("::1"),
         None => authority.split(':').next().unwrap_or(""),
     };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Performs the request. Only this function and `Token::authorize` see the token.
@@ -83,8 +90,12 @@ pub fn fetch(token: &Token, base: &str, now: i64) -> Outcome {
 
 fn network_error(e: &minreq::Error) -> String {
     match e {
-        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::TimedOut => "timed out".into(),
-        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::WouldBlock => "timed out".into(),
+        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            "timed out".into()
+        }
+        minreq::Error::IoError(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            "timed out".into()
+        }
         // minreq's messages name hosts and causes, never headers.
         other => other.to_string(),
     }
@@ -100,7 +111,9 @@ pub fn classify(status: i32, retry_after: Option<&str>, body: &[u8], now: i64) -
         },
         401 => Outcome::Unauthorized,
         403 => Outcome::Forbidden,
-        429 => Outcome::RateLimited { retry_after: retry_after.and_then(|v| parse_retry_after(v, now)) },
+        429 => Outcome::RateLimited {
+            retry_after: retry_after.and_then(|v| parse_retry_after(v, now)),
+        },
         300..=399 => Outcome::Failed(format!("HTTP {status}: redirect not followed")),
         _ => Outcome::Failed(format!("HTTP {status}")),
     }
@@ -113,7 +126,8 @@ pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
     if let Ok(secs) = value.parse::<i64>() {
         return (secs > 0).then_some(secs);
     }
-    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let delta = at.unix_timestamp() - now;
     (delta > 0).then_some(delta)
 }
@@ -128,14 +142,23 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("120", NOW), Some(120));
         assert_eq!(parse_retry_after("0", NOW), None);
-        assert_eq!(parse_retry_after("Wed, 18 Nov 2026 11:16:40 GMT", NOW), Some(600));
-        assert_eq!(parse_retry_after("Wed, 18 Nov 2026 10:00:00 GMT", NOW), None);
+        assert_eq!(
+            parse_retry_after("Wed, 18 Nov 2026 11:16:40 GMT", NOW),
+            Some(600)
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 18 Nov 2026 10:00:00 GMT", NOW),
+            None
+        );
         assert_eq!(parse_retry_after("soon", NOW), None);
     }
 
     #[test]
     fn only_https_or_loopback_http() {
-        assert_eq!(usage_url("https://api.anthropic.com/").unwrap(), "https://api.anthropic.com/api/oauth/usage");
+        assert_eq!(
+            usage_url("https://api.anthropic.com/").unwrap(),
+            "https://api.anthropic.com/api/oauth/usage"
+        );
         assert!(usage_url("http://127.0.0.1:8080").is_ok());
         assert!(usage_url("http://localhost:1").is_ok());
         assert!(usage_url("http://example.com").is_err());
@@ -149,10 +172,25 @@ mod tests {
     fn statuses() {
         assert_eq!(classify(401, None, b"{}", NOW), Outcome::Unauthorized);
         assert_eq!(classify(403, None, b"{}", NOW), Outcome::Forbidden);
-        assert_eq!(classify(429, Some("0"), b"", NOW), Outcome::RateLimited { retry_after: None });
-        assert_eq!(classify(503, None, b"", NOW), Outcome::Failed("HTTP 503".into()));
-        assert_eq!(classify(200, None, b"<html>", NOW), Outcome::Failed("HTTP 200 with a body that is not usage JSON".into()));
-        assert_eq!(classify(200, None, br#"{"five_hour":null}"#, NOW), Outcome::NoPlanLimits);
-        assert!(matches!(classify(200, None, br#"{"five_hour":{"utilization":5}}"#, NOW), Outcome::Usage(_)));
+        assert_eq!(
+            classify(429, Some("0"), b"", NOW),
+            Outcome::RateLimited { retry_after: None }
+        );
+        assert_eq!(
+            classify(503, None, b"", NOW),
+            Outcome::Failed("HTTP 503".into())
+        );
+        assert_eq!(
+            classify(200, None, b"<html>", NOW),
+            Outcome::Failed("HTTP 200 with a body that is not usage JSON".into())
+        );
+        assert_eq!(
+            classify(200, None, br#"{"five_hour":null}"#, NOW),
+            Outcome::NoPlanLimits
+        );
+        assert!(matches!(
+            classify(200, None, br#"{"five_hour":{"utilization":5}}"#, NOW),
+            Outcome::Usage(_)
+        ));
     }
 }

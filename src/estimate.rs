@@ -78,7 +78,6 @@ const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_DEPTH: usize = 8;
 
 /// What one scan did, for `ccmeter refresh --wait`.
-#[allow(dead_code)] // read by the refresh worker, which is not wired yet
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanStats {
     /// Files that had new bytes read.
@@ -101,7 +100,6 @@ impl fmt::Display for ScanStats {
 
 /// Scan incrementally, calibrate against `authoritative` when given and recent, and return the estimate.
 /// `config_dir` is Claude Code's config dir (transcripts under `projects/`). State lives in store.sidecar("scan.json").
-#[allow(dead_code)] // called by the refresh worker, which is not wired yet
 pub fn update(
     store: &Store,
     config_dir: &Path,

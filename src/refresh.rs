@@ -34,7 +34,9 @@ pub fn backoff_for(problem: Problem, failures: u32, retry_after: Option<i64>, tt
         Problem::RateLimited => retry_after.unwrap_or(0).max(300),
         Problem::Unreachable => transient_backoff(failures),
         // Nothing will change until the user acts; cheap local re-checks each TTL.
-        Problem::NotLoggedIn | Problem::TokenExpired | Problem::CredentialsUnreadable => ttl.max(60),
+        Problem::NotLoggedIn | Problem::TokenExpired | Problem::CredentialsUnreadable => {
+            ttl.max(60)
+        }
         // A re-login rewrites the credentials; asking the server again sooner would only repeat 401.
         Problem::Relogin => 600,
         // The token's scope or the account's plan will not change soon.
@@ -49,7 +51,9 @@ fn snapshot_age(s: Option<&Snapshot>, now: i64) -> i64 {
 /// Whether the endpoint should be asked (pure).
 pub fn oauth_due(entry: Option<&Entry>, now: i64, ttl: i64, offline: bool) -> bool {
     let snapshot = entry.and_then(|e| e.snapshot.as_ref());
-    !offline && !entry.is_some_and(|e| e.health.in_backoff(now)) && snapshot_age(snapshot, now) > ttl
+    !offline
+        && !entry.is_some_and(|e| e.health.in_backoff(now))
+        && snapshot_age(snapshot, now) > ttl
 }
 
 /// Whether the local estimate needs redoing (pure): only when authoritative numbers are
@@ -74,7 +78,9 @@ pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, now: i64) {
 /// Creates the start marker exclusively; replaces it when it is older than [`MARKER_EXPIRY_S`].
 /// Its age is measured on the real clock, like the file's mtime, not the injectable one.
 fn claim_marker(marker: &Path) -> bool {
-    let Some(dir) = marker.parent() else { return false };
+    let Some(dir) = marker.parent() else {
+        return false;
+    };
     if store::ensure_dir(dir).is_err() {
         return false;
     }
@@ -105,7 +111,10 @@ fn spawn_worker(offline: bool) -> std::io::Result<()> {
     use std::process::{Command, Stdio};
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
-    cmd.arg("refresh").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.arg("refresh")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if offline {
         cmd.arg("--offline");
     }
@@ -150,14 +159,20 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     let mut out = RunReport::default();
     let marker = config.store.sidecar("refresh.started");
     if let Err(e) = store::ensure_dir(config.store.dir()) {
-        out.lines.push(format!("cache dir {} unusable: {e}", config.store.dir().display()));
+        out.lines.push(format!(
+            "cache dir {} unusable: {e}",
+            config.store.dir().display()
+        ));
         out.failed = true;
         return out;
     }
     let _lock = match FileLock::try_acquire(&config.store.sidecar("refresh.lock")) {
         Ok(Some(lock)) => lock,
         Ok(None) => {
-            out.lines.push("another ccmeter refresh is running; its result will be in the store shortly".into());
+            out.lines.push(
+                "another ccmeter refresh is running; its result will be in the store shortly"
+                    .into(),
+            );
             out.failed = true;
             return out;
         }
@@ -174,9 +189,17 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
         oauth_due(entry.as_ref(), now, config.ttl, config.offline)
     };
     if config.offline {
-        out.lines.push("offline: not contacting the usage endpoint".into());
-    } else if let Some(until) = entry.as_ref().and_then(|e| e.health.backoff_until).filter(|&t| t > now) {
-        out.lines.push(format!("in backoff for {}s more (shared by every ccmeter process)", until - now));
+        out.lines
+            .push("offline: not contacting the usage endpoint".into());
+    } else if let Some(until) = entry
+        .as_ref()
+        .and_then(|e| e.health.backoff_until)
+        .filter(|&t| t > now)
+    {
+        out.lines.push(format!(
+            "in backoff for {}s more (shared by every ccmeter process)",
+            until - now
+        ));
         out.failed |= forced;
     }
     if ask_endpoint {
@@ -194,7 +217,12 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
 /// Asks the endpoint and records the outcome. Returns whether it failed.
 fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> bool {
     let user = std::env::var("USER").ok();
-    let discovery = credentials::discover(&config.config_dir, credentials::env_token(), user.as_deref(), now * 1000);
+    let discovery = credentials::discover(
+        &config.config_dir,
+        credentials::env_token(),
+        user.as_deref(),
+        now * 1000,
+    );
     let (outcome, problem) = match &discovery.lookup {
         Lookup::Ready(found) => {
             let outcome = endpoint::fetch(&found.token, &config.api_base, now);
@@ -220,10 +248,17 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
                 // A stdin reading taken while we were asking is newer than our answer: keep it.
-                if e.snapshot.as_ref().is_none_or(|s| s.source != Source::Stdin || s.taken_at <= snap.taken_at) {
+                if e.snapshot
+                    .as_ref()
+                    .is_none_or(|s| s.source != Source::Stdin || s.taken_at <= snap.taken_at)
+                {
                     e.snapshot = Some(snap.clone());
                 }
-                *h = Health { last_attempt: Some(now), last_success: Some(now), ..Health::default() };
+                *h = Health {
+                    last_attempt: Some(now),
+                    last_success: Some(now),
+                    ..Health::default()
+                };
                 summary = format!("ok: {}", describe(snap));
             }
             (_, Some(p)) => {
@@ -231,7 +266,11 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
                     Some(Outcome::RateLimited { retry_after }) => *retry_after,
                     _ => None,
                 };
-                h.failures = if p == Problem::Unreachable { h.failures.saturating_add(1) } else { 0 };
+                h.failures = if p == Problem::Unreachable {
+                    h.failures.saturating_add(1)
+                } else {
+                    0
+                };
                 h.backoff_until = Some(now + backoff_for(p, h.failures, retry_after, ttl));
                 h.problem = Some(p);
                 h.detail = match &outcome {
@@ -242,7 +281,10 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
                     "{}: {}{}",
                     p.code(),
                     p.explain(),
-                    h.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+                    h.detail
+                        .as_ref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
                 );
             }
             (_, None) => {}
@@ -281,7 +323,11 @@ fn describe(s: &Snapshot) -> String {
         stale_after: i64::MAX,
         note: None,
     };
-    format!("{} [source {}]", crate::render::line(&report, crate::render::Style::Plain), s.source.as_str())
+    format!(
+        "{} [source {}]",
+        crate::render::line(&report, crate::render::Style::Plain),
+        s.source.as_str()
+    )
 }
 
 #[cfg(test)]
@@ -293,7 +339,10 @@ mod tests {
 
     #[test]
     fn backoff_policy() {
-        assert_eq!([1, 2, 3, 6, 7, 30].map(transient_backoff), [60, 120, 240, 1800, 1800, 1800]);
+        assert_eq!(
+            [1, 2, 3, 6, 7, 30].map(transient_backoff),
+            [60, 120, 240, 1800, 1800, 1800]
+        );
         assert_eq!(backoff_for(Problem::RateLimited, 0, None, 180), 300);
         assert_eq!(backoff_for(Problem::RateLimited, 0, Some(120), 180), 300);
         assert_eq!(backoff_for(Problem::RateLimited, 0, Some(900), 180), 900);
@@ -309,14 +358,22 @@ mod tests {
                 source: Source::Oauth,
                 taken_at: NOW - age,
             }),
-            health: Health { backoff_until: backoff, ..Health::default() },
+            health: Health {
+                backoff_until: backoff,
+                ..Health::default()
+            },
             ..Entry::default()
         };
         assert!(oauth_due(None, NOW, 180, false));
         assert!(!oauth_due(None, NOW, 180, true));
         assert!(!oauth_due(Some(&entry(100, None)), NOW, 180, false));
         assert!(oauth_due(Some(&entry(181, None)), NOW, 180, false));
-        assert!(!oauth_due(Some(&entry(181, Some(NOW + 1))), NOW, 180, false));
+        assert!(!oauth_due(
+            Some(&entry(181, Some(NOW + 1))),
+            NOW,
+            180,
+            false
+        ));
         assert!(oauth_due(Some(&entry(181, Some(NOW))), NOW, 180, false));
         assert!(!estimate_due(Some(&entry(100, None)), NOW, 180, 600));
         assert!(estimate_due(Some(&entry(700, None)), NOW, 180, 600));
@@ -329,7 +386,12 @@ mod tests {
         assert!(claim_marker(&marker));
         assert!(!claim_marker(&marker));
         let old = std::time::SystemTime::now() - Duration::from_secs(MARKER_EXPIRY_S as u64 + 1);
-        std::fs::File::options().write(true).open(&marker).unwrap().set_modified(old).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&marker)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         assert!(claim_marker(&marker));
         assert!(!claim_marker(&marker));
     }

@@ -3,7 +3,9 @@
 //! clock; `render` turns a [`Report`] into text.
 
 use crate::store::{Entry, Health};
-use crate::usage::{Problem, Snapshot, Source};
+#[cfg(test)]
+use crate::usage::Source;
+use crate::usage::{Problem, Snapshot};
 
 /// What ccmeter knows right now.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,7 @@ impl Report {
         self.age().is_some_and(|a| a > self.stale_after)
     }
 
+    #[cfg(test)]
     pub fn source(&self) -> Option<Source> {
         self.snapshot.as_ref().map(|s| s.source)
     }

@@ -14,14 +14,20 @@ use mock::{Mock, Reply, ok, status};
 /// A sandbox logged in with the sample credentials, pointed at `mock`, network on.
 fn online(mock: &Mock) -> Sandbox {
     let s = Sandbox::new();
-    s.write_credentials(&String::from_utf8(fixture("credentials.json")).unwrap());
+    // The sample expires at 2026-11-18T11:06:40Z; these tests run later clocks too.
+    let creds = String::from_utf8(fixture("credentials.json"))
+        .unwrap()
+        .replace("1795000000000", "4102444800000");
+    s.write_credentials(&creds);
     let _ = mock;
     s
 }
 
 fn cmd(s: &Sandbox, mock: &Mock, args: &[&str], now: i64) -> std::process::Command {
     let mut c = s.cmd(args);
-    c.env_remove("CCMETER_OFFLINE").env("CCMETER_API_BASE", mock.base()).env("CCMETER_NOW", now.to_string());
+    c.env_remove("CCMETER_OFFLINE")
+        .env("CCMETER_API_BASE", mock.base())
+        .env("CCMETER_NOW", now.to_string());
     c
 }
 
@@ -40,10 +46,18 @@ fn store_json(s: &Sandbox) -> serde_json::Value {
 /// Every run's output and every file written must be free of the token.
 fn assert_no_token(s: &Sandbox, outputs: &[&Output]) {
     for o in outputs {
-        assert!(!contains(&o.stdout, SAMPLE_TOKEN) && !contains(&o.stderr, SAMPLE_TOKEN), "token in output");
-        assert!(!contains(&o.stdout, "SAMPLE-not-a-real") && !contains(&o.stderr, "SAMPLE-not-a-real"));
+        assert!(
+            !contains(&o.stdout, SAMPLE_TOKEN) && !contains(&o.stderr, SAMPLE_TOKEN),
+            "token in output"
+        );
+        assert!(
+            !contains(&o.stdout, "SAMPLE-not-a-real") && !contains(&o.stderr, "SAMPLE-not-a-real")
+        );
     }
-    assert!(!contains(&s.all_written_bytes(), "SAMPLE-not-a-real"), "token in a written file");
+    assert!(
+        !contains(&s.all_written_bytes(), "SAMPLE-not-a-real"),
+        "token in a written file"
+    );
 }
 
 #[test]
@@ -54,8 +68,8 @@ fn success_with_each_body_shape() {
         ("usage-window-no-reset.json", "5h 0% · 7d 7%"),
         ("usage-all-null.json", "5h -- · 7d -- (no plan limits)"),
     ];
-    // Before every reset time in the samples (2026-11-23T19:00Z).
-    let now = 1_795_900_000;
+    // 2026-11-23T07:46:40Z: before every reset time in the samples (the earliest is 19:00Z).
+    let now = 1_795_420_000;
     for (body, want) in cases {
         let mock = Mock::start(ok(&fixture(body)));
         let s = online(&mock);
@@ -63,7 +77,12 @@ fn success_with_each_body_shape() {
         assert_eq!(mock.count(), 1, "{body}");
         let line = line_at(&s, &mock, now);
         assert!(line.starts_with(want), "{body}: {line}");
-        assert_eq!(out.status.code(), Some(i32::from(body == "usage-all-null.json")), "{body}: {}", stdout(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(body == "usage-all-null.json")),
+            "{body}: {}",
+            stdout(&out)
+        );
         assert_no_token(&s, &[&out]);
     }
 }
@@ -74,23 +93,44 @@ fn request_carries_the_documented_headers() {
     let s = online(&mock);
     refresh_wait(&s, &mock, NOW);
     let req = mock.request_text(0);
-    assert!(req.starts_with("GET /api/oauth/usage HTTP/1.1\r\n"), "{req}");
+    assert!(
+        req.starts_with("GET /api/oauth/usage HTTP/1.1\r\n"),
+        "{req}"
+    );
     let lower = req.to_lowercase();
-    assert!(lower.contains(&format!("authorization: bearer {}", SAMPLE_TOKEN.to_lowercase())));
+    assert!(lower.contains(&format!(
+        "authorization: bearer {}",
+        SAMPLE_TOKEN.to_lowercase()
+    )));
     assert!(lower.contains("anthropic-beta: oauth-2025-04-20"));
-    assert!(lower.contains(&format!("user-agent: ccmeter/{}", env!("CARGO_PKG_VERSION"))));
+    assert!(lower.contains(&format!(
+        "user-agent: ccmeter/{}",
+        env!("CARGO_PKG_VERSION")
+    )));
 }
 
 #[test]
 fn failures_keep_the_last_good_numbers_and_say_why() {
     let mock = Mock::start(ok(&fixture("usage-flat.json")));
     let s = online(&mock);
-    let now = 1_795_900_000;
+    let now = 1_795_420_000;
     refresh_wait(&s, &mock, now);
     let cases: [(Reply, &str, i64); 3] = [
-        (status(401, &[], &fixture("error-401.json")), "(re-login: /login)", 600),
-        (status(403, &[], &fixture("error-403.json")), "(no usage data for this token)", 6 * 3600),
-        (status(503, &[], b"upstream"), "(endpoint unreachable, retry 1m)", 60),
+        (
+            status(401, &[], &fixture("error-401.json")),
+            "ago, re-login: /login)",
+            600,
+        ),
+        (
+            status(403, &[], &fixture("error-403.json")),
+            "ago, no usage data for this token)",
+            6 * 3600,
+        ),
+        (
+            status(503, &[], b"upstream"),
+            "ago, endpoint unreachable, retry 1m)",
+            60,
+        ),
     ];
     for (i, (reply, want, backoff)) in cases.into_iter().enumerate() {
         mock.set(reply);
@@ -100,7 +140,11 @@ fn failures_keep_the_last_good_numbers_and_say_why() {
         let line = line_at(&s, &mock, at);
         assert!(line.starts_with("5h 61% · 7d 23%"), "{line}");
         assert!(line.ends_with(want), "{line}");
-        assert_eq!(store_json(&s)["health"]["backoff_until"], at + backoff, "{want}");
+        assert_eq!(
+            store_json(&s)["health"]["backoff_until"],
+            at + backoff,
+            "{want}"
+        );
         // Clear the backoff for the next case, as time passing would.
         let file = s.store_file().unwrap();
         let mut v = store_json(&s);
@@ -113,12 +157,25 @@ fn failures_keep_the_last_good_numbers_and_say_why() {
 #[test]
 fn rate_limit_backoff_honours_retry_after() {
     // NOW = 2026-11-18T08:53:20Z
-    let cases = [("0", 300), ("120", 300), ("900", 900), ("Wed, 18 Nov 2026 09:13:20 GMT", 1200)];
+    let cases = [
+        ("0", 300),
+        ("120", 300),
+        ("900", 900),
+        ("Wed, 18 Nov 2026 09:13:20 GMT", 1200),
+    ];
     for (retry_after, backoff) in cases {
-        let mock = Mock::start(status(429, &[("Retry-After", retry_after)], &fixture("error-429.json")));
+        let mock = Mock::start(status(
+            429,
+            &[("Retry-After", retry_after)],
+            &fixture("error-429.json"),
+        ));
         let s = online(&mock);
         refresh_wait(&s, &mock, NOW);
-        assert_eq!(store_json(&s)["health"]["backoff_until"], NOW + backoff, "Retry-After {retry_after}");
+        assert_eq!(
+            store_json(&s)["health"]["backoff_until"],
+            NOW + backoff,
+            "Retry-After {retry_after}"
+        );
         let line = line_at(&s, &mock, NOW + 1);
         assert!(line.contains("rate-limited, retry"), "{line}");
     }
@@ -129,7 +186,11 @@ fn after_a_429_nothing_is_sent_until_the_backoff_ends() {
     let mock = Mock::start(status(429, &[("Retry-After", "0")], b"{}"));
     let s = online(&mock);
     one_line(&s.run_with(cmd(&s, &mock, &[], NOW), b""));
-    wait_for(|| mock.count() == 1 && s.store_file().is_some_and(|_| store_json(&s)["health"]["problem"] == "rate_limited"));
+    wait_for(|| {
+        mock.count() == 1
+            && s.store_file()
+                .is_some_and(|_| store_json(&s)["health"]["problem"] == "rate_limited")
+    });
     for t in [10, 100, 299] {
         one_line(&s.run_with(cmd(&s, &mock, &[], NOW + t), b""));
     }
@@ -143,7 +204,10 @@ fn after_a_429_nothing_is_sent_until_the_backoff_ends() {
 fn wait_for(cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(20), "condition not met within 20 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "condition not met within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -155,15 +219,23 @@ fn forty_concurrent_status_lines_cause_one_request() {
     let children: Vec<_> = (0..40)
         .map(|_| {
             let mut c = cmd(&s, &mock, &["--color", "never"], NOW);
-            c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            c.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
             c.spawn().unwrap()
         })
         .collect();
-    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     for o in &outs {
         one_line(o);
     }
-    wait_for(|| s.store_file().is_some_and(|_| store_json(&s)["snapshot"]["source"] == "oauth"));
+    wait_for(|| {
+        s.store_file()
+            .is_some_and(|_| store_json(&s)["snapshot"]["source"] == "oauth")
+    });
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(mock.count(), 1);
     // Within the TTL, more prompts send nothing.
@@ -192,7 +264,11 @@ fn a_server_that_never_answers_or_drips_is_given_up_on() {
 #[test]
 fn oversized_truncated_and_html_bodies_are_failures() {
     let huge = vec![b' '; 10 * 1024 * 1024];
-    for body in [huge, b"{\"five_hour\":{\"utiliz".to_vec(), b"<html><body>hi</body></html>".to_vec()] {
+    for body in [
+        huge,
+        b"{\"five_hour\":{\"utiliz".to_vec(),
+        b"<html><body>hi</body></html>".to_vec(),
+    ] {
         let mock = Mock::start(ok(&body));
         let s = online(&mock);
         let out = refresh_wait(&s, &mock, NOW);
@@ -239,6 +315,10 @@ fn plain_http_to_a_remote_host_is_refused() {
     c.env("CCMETER_API_BASE", "http://example.invalid");
     let out = s.run_with(c, b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("refusing to send the token"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("refusing to send the token"),
+        "{}",
+        stdout(&out)
+    );
     assert_no_token(&s, &[&out]);
 }

@@ -12,25 +12,42 @@ use crate::{refresh, store};
 
 /// Problems only the user can fix.
 fn needs_action(p: Problem) -> bool {
-    matches!(p, Problem::NotLoggedIn | Problem::Relogin | Problem::TokenExpired | Problem::CredentialsUnreadable)
+    matches!(
+        p,
+        Problem::NotLoggedIn
+            | Problem::Relogin
+            | Problem::TokenExpired
+            | Problem::CredentialsUnreadable
+    )
 }
 
 pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let now = crate::now();
     let mut action = false;
-    let mut say = |label: &str, text: &str| println!("{label:<14} {text}");
+    let say = |label: &str, text: &str| println!("{label:<14} {text}");
 
     say("ccmeter", env!("CARGO_PKG_VERSION"));
-    let how = match (&config.env.securestorage_config_dir, &config.env.claude_config_dir) {
+    let how = match (
+        &config.env.securestorage_config_dir,
+        &config.env.claude_config_dir,
+    ) {
         (Some(_), _) => "from CLAUDE_SECURESTORAGE_CONFIG_DIR",
         (None, Some(s)) if !s.is_empty() => "from CLAUDE_CONFIG_DIR",
         _ => "default",
     };
-    say("config dir", &format!("{} ({how})", config.config_dir.path.display()));
+    say(
+        "config dir",
+        &format!("{} ({how})", config.config_dir.path.display()),
+    );
 
     // Credentials: where we looked and what we found.
     let user = std::env::var("USER").ok();
-    let discovery = credentials::discover(&config.config_dir, credentials::env_token(), user.as_deref(), now * 1000);
+    let discovery = credentials::discover(
+        &config.config_dir,
+        credentials::env_token(),
+        user.as_deref(),
+        now * 1000,
+    );
     for probe in &discovery.probes {
         say("credentials", probe);
     }
@@ -46,7 +63,11 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let entry = match config.store.read(now) {
         Ok(e) => {
             let describe = |s: &crate::usage::Snapshot| {
-                format!("{} data, {} old", s.source.as_str(), render::fmt_age(now - s.taken_at))
+                format!(
+                    "{} data, {} old",
+                    s.source.as_str(),
+                    render::fmt_age(now - s.taken_at)
+                )
             };
             let what = match (&e.snapshot, &e.estimate) {
                 (Some(s), Some(est)) => format!("{}; estimate {}", describe(s), describe(est)),
@@ -63,27 +84,58 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
         }
     };
     if let Err(e) = store::ensure_dir(config.store.dir()) {
-        say("", &format!("→ cache dir is not usable: {e}; set CCMETER_CACHE_DIR"));
+        say(
+            "",
+            &format!("→ cache dir is not usable: {e}; set CCMETER_CACHE_DIR"),
+        );
         action = true;
     }
 
     // The last refresh.
     if let Some(h) = entry.as_ref().map(|e| &e.health) {
-        let when = |t: Option<i64>| t.map_or("never".into(), |t| format!("{} ago", render::fmt_age(now - t)));
+        let when = |t: Option<i64>| {
+            t.map_or("never".into(), |t| {
+                format!("{} ago", render::fmt_age(now - t))
+            })
+        };
         match h.problem {
-            None => say("last refresh", &format!("ok (last success {})", when(h.last_success))),
+            None => say(
+                "last refresh",
+                &format!("ok (last success {})", when(h.last_success)),
+            ),
             Some(p) => {
-                let detail = h.detail.as_ref().map(|d| format!(" [{d}]")).unwrap_or_default();
-                say("last refresh", &format!("{}: {}{detail} ({})", p.code(), p.explain(), when(h.last_attempt)));
+                let detail = h
+                    .detail
+                    .as_ref()
+                    .map(|d| format!(" [{d}]"))
+                    .unwrap_or_default();
+                say(
+                    "last refresh",
+                    &format!(
+                        "{}: {}{detail} ({})",
+                        p.code(),
+                        p.explain(),
+                        when(h.last_attempt)
+                    ),
+                );
                 action |= needs_action(p);
             }
         }
         if let Some(until) = h.backoff_until.filter(|&t| t > now) {
-            say("backoff", &format!("no request for {} (shared by every ccmeter process)", render::fmt_until(until - now)));
+            say(
+                "backoff",
+                &format!(
+                    "no request for {} (shared by every ccmeter process)",
+                    render::fmt_until(until - now)
+                ),
+            );
         }
     }
     if config.offline {
-        say("network", "offline (--offline / CCMETER_OFFLINE): the endpoint is never contacted");
+        say(
+            "network",
+            "offline (--offline / CCMETER_OFFLINE): the endpoint is never contacted",
+        );
     }
 
     // Claude Code wiring.

@@ -32,22 +32,40 @@ pub struct Warning {
 
 /// Which thresholds are newly crossed, given what was already announced; updates `announced`.
 pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) -> Vec<Warning> {
-    let Some(snap) = &report.snapshot else { return Vec::new() };
-    let about = if snap.source == Source::Estimate { "about " } else { "" };
+    let Some(snap) = &report.snapshot else {
+        return Vec::new();
+    };
+    let about = if snap.source == Source::Estimate {
+        "about "
+    } else {
+        ""
+    };
     let mut out = Vec::new();
-    let windows: [(&str, &str, Option<&Window>); 2] =
-        [("5h", "5-hour", snap.five_hour.as_ref()), ("7d", "7-day", snap.seven_day.as_ref())];
+    let windows: [(&str, &str, Option<&Window>); 2] = [
+        ("5h", "5-hour", snap.five_hour.as_ref()),
+        ("7d", "7-day", snap.seven_day.as_ref()),
+    ];
     for (key, name, window) in windows {
-        let Some(w) = window.filter(|w| !w.has_reset(report.now)) else { continue };
-        let Some(p) = w.display_percent() else { continue };
+        let Some(w) = window.filter(|w| !w.has_reset(report.now)) else {
+            continue;
+        };
+        let Some(p) = w.display_percent() else {
+            continue;
+        };
         let shown = render::round_percent(p);
-        let Some(&crossed) = thresholds.iter().filter(|&&t| f64::from(shown) >= t).next_back() else {
+        let Some(&crossed) = thresholds.iter().rfind(|&&t| f64::from(shown) >= t) else {
             continue;
         };
         // A window period is identified by its reset time; without one, by the day.
-        let period = w.resets_at.map_or_else(|| format!("day{}", report.now / 86_400), |t| t.to_string());
+        let period = w
+            .resets_at
+            .map_or_else(|| format!("day{}", report.now / 86_400), |t| t.to_string());
         let slot = format!("{key}@{period}");
-        if announced.windows.get(&slot).is_some_and(|&done| done >= crossed) {
+        if announced
+            .windows
+            .get(&slot)
+            .is_some_and(|&done| done >= crossed)
+        {
             continue;
         }
         announced.windows.insert(slot, crossed);
@@ -56,11 +74,16 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
             .filter(|&t| t > report.now)
             .map(|t| format!(", resets in {}", render::fmt_until(t - report.now)))
             .unwrap_or_default();
-        out.push(Warning { text: format!("{name} limit at {about}{shown}%{reset}") });
+        out.push(Warning {
+            text: format!("{name} limit at {about}{shown}%{reset}"),
+        });
     }
     // Forget periods long over so the file stays small.
     announced.windows.retain(|slot, _| {
-        slot.rsplit('@').next().and_then(|t| t.parse::<i64>().ok()).is_none_or(|t| t > report.now - 8 * 86_400)
+        slot.rsplit('@')
+            .next()
+            .and_then(|t| t.parse::<i64>().ok())
+            .is_none_or(|t| t > report.now - 8 * 86_400)
     });
     out
 }
@@ -72,7 +95,10 @@ pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
     }
     let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
     let age = if report.is_stale() {
-        report.age().map(|a| format!(" (as of {} ago)", render::fmt_age(a))).unwrap_or_default()
+        report
+            .age()
+            .map(|a| format!(" (as of {} ago)", render::fmt_age(a)))
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -82,16 +108,21 @@ pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
 
 pub fn run(config: &Config) -> i32 {
     let now = crate::now();
-    let input = input::read_stdin().map(|b| input::parse(&b, now)).unwrap_or_default();
+    let input = input::read_stdin()
+        .map(|b| input::parse(&b, now))
+        .unwrap_or_default();
     let report = super::line::current(config, &input, now);
     let path = config.store.sidecar("hook.json");
-    let mut announced: Announced =
-        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let mut announced: Announced = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let found = warnings(&report, &config.warn_at, &mut announced);
     if let Some(msg) = message(&found, &report) {
         // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
         if let Ok(bytes) = serde_json::to_vec(&announced) {
-            let _ = store::ensure_dir(config.store.dir()).and_then(|_| store::write_atomic(&path, &bytes));
+            let _ = store::ensure_dir(config.store.dir())
+                .and_then(|_| store::write_atomic(&path, &bytes));
         }
         println!("{msg}");
     }
@@ -135,7 +166,12 @@ mod tests {
         let mut a = Announced::default();
         let r = report(83.0, 10.0, Source::Stdin);
         let first = warnings(&r, &t, &mut a);
-        assert_eq!(first, [Warning { text: "5-hour limit at 83%, resets in 42m".into() }]);
+        assert_eq!(
+            first,
+            [Warning {
+                text: "5-hour limit at 83%, resets in 42m".into()
+            }]
+        );
         assert_eq!(
             message(&first, &r).unwrap(),
             r#"{"systemMessage":"ccmeter: 5-hour limit at 83%, resets in 42m"}"#
@@ -144,12 +180,16 @@ mod tests {
         let second = warnings(&report(96.0, 81.0, Source::Estimate), &t, &mut a);
         assert_eq!(
             second.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
-            ["5-hour limit at about 96%, resets in 42m", "7-day limit at about 81%, resets in 3d"]
+            [
+                "5-hour limit at about 96%, resets in 42m",
+                "7-day limit at about 81%, resets in 3d"
+            ]
         );
         assert!(warnings(&report(99.0, 85.0, Source::Stdin), &t, &mut a).is_empty());
         // A new 5-hour period (different reset time) warns again.
         let mut next = report(85.0, 85.0, Source::Stdin);
-        next.snapshot.as_mut().unwrap().five_hour = Some(Window::percent(85.0, Some(NOW + 4 * 3600)));
+        next.snapshot.as_mut().unwrap().five_hour =
+            Some(Window::percent(85.0, Some(NOW + 4 * 3600)));
         assert_eq!(warnings(&next, &t, &mut a).len(), 1);
     }
 }

@@ -7,10 +7,10 @@ use std::io::Write;
 
 use crate::cli::{ColorChoice, Config, Output};
 use crate::input::{self, Input};
+use crate::refresh;
 use crate::render::{self, Style};
 use crate::report::{self, Report};
 use crate::usage::Snapshot;
-use crate::refresh;
 
 /// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
 /// same reading write once a minute, yet a prompt never calls live numbers old.

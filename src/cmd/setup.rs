@@ -542,6 +542,63 @@ fn is_read_only(path: &Path, existing: &Existing) -> bool {
     }
 }
 
+/// For `doctor`: whether Claude Code runs ccmeter as its status line, in words.
+pub fn wiring(config: &Config) -> (bool, String) {
+    let path = settings_path(config);
+    let existing = match read_existing(&path) {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return (
+                false,
+                format!("{} missing: run `ccmeter setup`", path.display()),
+            );
+        }
+        Err(e) => return (false, e.to_string()),
+    };
+    let settings = match parse_settings(&existing.bytes, &path) {
+        Ok(s) => s,
+        Err(e) => return (false, e.to_string()),
+    };
+    let hooks = HOOK_EVENTS
+        .iter()
+        .filter(|event| {
+            settings
+                .get("hooks")
+                .and_then(|h| h.get(**event))
+                .and_then(Value::as_array)
+                .is_some_and(|groups| {
+                    groups
+                        .iter()
+                        .flat_map(group_hooks)
+                        .filter_map(command_of)
+                        .any(is_our_hook)
+                })
+        })
+        .count();
+    let hooks = if hooks > 0 {
+        format!(", hook on {hooks} event(s)")
+    } else {
+        String::new()
+    };
+    match settings.get("statusLine").and_then(command_of) {
+        Some(cmd) if program_name(cmd) == Some("ccmeter") => (
+            true,
+            format!("{}: statusLine runs {cmd}{hooks}", path.display()),
+        ),
+        Some(cmd) => (
+            false,
+            format!(
+                "{}: statusLine runs {cmd}, not ccmeter (`ccmeter setup --force` replaces it)",
+                path.display()
+            ),
+        ),
+        None => (
+            false,
+            format!("{}: no statusLine: run `ccmeter setup`", path.display()),
+        ),
+    }
+}
+
 pub fn run(config: &Config, args: &SetupArgs) -> i32 {
     if !config.arg_errors.is_empty() {
         for e in &config.arg_errors {

@@ -18,11 +18,22 @@ pub enum Reply {
 }
 
 pub fn ok(body: &[u8]) -> Reply {
-    Reply::Respond(200, vec![("Content-Type".into(), "application/json".into())], body.to_vec())
+    Reply::Respond(
+        200,
+        vec![("Content-Type".into(), "application/json".into())],
+        body.to_vec(),
+    )
 }
 
 pub fn status(code: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    Reply::Respond(code, headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body.to_vec())
+    Reply::Respond(
+        code,
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body.to_vec(),
+    )
 }
 
 pub struct Mock {
@@ -44,7 +55,11 @@ impl Mock {
                 std::thread::spawn(move || serve(stream, &reqs, &rep));
             }
         });
-        Mock { port, requests, reply }
+        Mock {
+            port,
+            requests,
+            reply,
+        }
     }
 
     pub fn base(&self) -> String {
@@ -78,7 +93,10 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Vec<u8>>>, reply: &Mutex<Re
     let reply = reply.lock().unwrap().clone();
     match reply {
         Reply::Respond(code, headers, body) => {
-            let mut head = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+            let mut head = format!(
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
