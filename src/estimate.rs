@@ -237,7 +237,7 @@ fn scan(state: &mut State, projects: &Path, now: i64) -> ScanStats {
             inode: inode(&meta),
         };
         let start = match state.files.get(&rel) {
-            Some(old) if old.inode == mark.inode && old.offset <= mark.size => {
+            Some(old) if old.inode == mark.inode && old.size <= mark.size => {
                 if old.size == mark.size && old.mtime == mark.mtime {
                     seen.insert(rel, *old);
                     continue;
@@ -245,7 +245,8 @@ fn scan(state: &mut State, projects: &Path, now: i64) -> ScanStats {
                 // Same size but rewritten in place: read it all again (de-dup makes it safe).
                 if mark.size == old.size { 0 } else { old.offset }
             }
-            // New, replaced (other inode) or truncated (shorter than what we consumed).
+            // New, replaced (other inode) or truncated (shorter than it was; a fortiori shorter than
+            // what we consumed).
             _ => 0,
         };
         if mark.mtime < (now - HORIZON).saturating_mul(1_000_000_000) {
