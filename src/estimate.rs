@@ -24,6 +24,9 @@
 //!   (start + 5 h) of the previous block; it is active while `now < start + 5 h`.
 //! - **7 days** is rolling (`now - 7 d, now]`), so `resets_at` is `None`: there is no reset, only
 //!   a slow roll-off, and a reset time would make the renderer's countdown lie.
+//! - **Known windows win**: while the window of the newest calibration (its authoritative
+//!   `resets_at`) is still running, both windows count tokens in it and report its reset time
+//!   instead: right after a weekly reset a rolling week would still hold last week's usage.
 //! - **Calibration**: an authoritative snapshot (stdin or oauth) taken within the last 10 minutes
 //!   with `percent >= 1` for a window records `(local weighted tokens in that window, percent)`.
 //!   The window is the authoritative one when it says when it resets (`[resets_at - len,
@@ -232,7 +235,7 @@ fn scan(state: &mut State, projects: &Path, now: i64) -> ScanStats {
             inode: inode(&meta),
         };
         let start = match state.files.get(&rel) {
-            Some(old) if old.inode == mark.inode && old.offset <= mark.size => {
+            Some(old) if old.inode == mark.inode && old.size <= mark.size => {
                 if old.size == mark.size && old.mtime == mark.mtime {
                     seen.insert(rel, *old);
                     continue;
@@ -240,7 +243,8 @@ fn scan(state: &mut State, projects: &Path, now: i64) -> ScanStats {
                 // Same size but rewritten in place: read it all again (de-dup makes it safe).
                 if mark.size == old.size { 0 } else { old.offset }
             }
-            // New, replaced (other inode) or truncated (shorter than what we consumed).
+            // New, replaced (other inode) or truncated (shorter than it was; a fortiori shorter than
+            // what we consumed).
             _ => 0,
         };
         if mark.mtime < (now - HORIZON).saturating_mul(1_000_000_000) {
@@ -479,16 +483,35 @@ impl State {
 
     fn estimate(&self, now: i64) -> Snapshot {
         let timeline = self.timeline();
-        let block = active_block(&timeline, now);
-        let block_tenths = block.map(|start| sum_between(&timeline, start, now));
-        let week_tenths = sum_between(&timeline, now - SEVEN_DAYS + 1, now);
-        let five_hour = window(
-            block_tenths,
-            block.map(|s| s + FIVE_HOURS),
-            capacity(&self.five_hour, now),
-        );
-        let week = (week_tenths > 0).then_some(week_tenths);
-        let seven_day = window(week, None, capacity(&self.seven_day, now));
+        // While the window of the newest calibration is still running, count in it: it is the
+        // server's own window (after a weekly reset a rolling week would still hold the old week).
+        let anchor =
+            |list: &[Calibration]| list.first().and_then(|c| c.window_end).filter(|&e| now < e);
+        let (five_tenths, five_end) = match anchor(&self.five_hour) {
+            Some(end) => (
+                Some(sum_between(&timeline, end - FIVE_HOURS, now)),
+                Some(end),
+            ),
+            None => match active_block(&timeline, now) {
+                Some(start) => (
+                    Some(sum_between(&timeline, start, now)),
+                    Some(start + FIVE_HOURS),
+                ),
+                None => (None, None),
+            },
+        };
+        let (week_tenths, week_end) = match anchor(&self.seven_day) {
+            Some(end) => (
+                Some(sum_between(&timeline, end - SEVEN_DAYS, now)),
+                Some(end),
+            ),
+            None => {
+                let t = sum_between(&timeline, now - SEVEN_DAYS + 1, now);
+                ((t > 0).then_some(t), None)
+            }
+        };
+        let five_hour = window(five_tenths, five_end, capacity(&self.five_hour, now));
+        let seven_day = window(week_tenths, week_end, capacity(&self.seven_day, now));
         Snapshot {
             five_hour,
             seven_day,
@@ -852,9 +875,31 @@ mod tests {
         let (snap, _) = env.update(None, start + 3700);
         assert_eq!(percent(snap.five_hour), 25.0);
         assert_eq!(percent(snap.seven_day), 5.0);
+        assert_eq!(snap.seven_day.unwrap().resets_at, Some(NOW + 86_400));
         // After the block: calibrated, so 0 % with no reset rather than nothing.
         let (snap, _) = env.update(None, start + FIVE_HOURS + 60);
         assert_eq!(snap.five_hour, Some(Window::percent(0.0, None)));
+    }
+
+    #[test]
+    fn a_running_authoritative_week_is_counted_instead_of_the_rolling_one() {
+        let env = Env::new();
+        let day = 86_400;
+        env.append(
+            "p1/a.jsonl",
+            &(msg("1", NOW - 3 * day, 1000, 0) + &msg("2", NOW - 60, 1000, 0)),
+        );
+        // The server's week started 2 days ago: only message 2 is in it, and it was 10 %.
+        let reading = auth(None, Some((10.0, Some(NOW + 5 * day))), NOW);
+        let (snap, _) = env.update(Some(&reading), NOW);
+        assert_eq!(
+            snap.seven_day,
+            Some(Window::percent(10.0, Some(NOW + 5 * day)))
+        );
+        assert_eq!(tokens(snap.five_hour), Some(1000));
+        // Once that week is over, the rolling week (message 2 only by then) with no reset time.
+        let (snap, _) = env.update(None, NOW + 5 * day + 1);
+        assert_eq!(snap.seven_day, Some(Window::percent(10.0, None)));
     }
 
     #[test]
