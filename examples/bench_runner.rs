@@ -1,0 +1,69 @@
+//! `scripts/bench`'s timer: runs two programs alternately (so machine noise hits both alike),
+//! each with a file as stdin and output discarded, and prints their median wall times (ms) and
+//! peak RSS (KiB, from wait4). An optional shell command runs untimed before each run.
+//! Debian's hyperfine predates `--input`, hence this small replacement.
+//!
+//!   bench_runner RUNS STDIN_FILE PREPARE_A PREPARE_B PROG_A PROG_B   (PREPARE `-` = none)
+
+use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+// The child is reaped by wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_once(prog: &str, stdin: &str, prepare: &str) -> (f64, i64) {
+    if prepare != "-" {
+        let _ = Command::new("sh").arg("-c").arg(prepare).status();
+    }
+    let input = File::open(stdin).expect("stdin file");
+    let start = Instant::now();
+    let child = Command::new(prog)
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; the pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    assert!(pid > 0, "wait4 failed");
+    let exit = std::process::ExitStatus::from_raw(status);
+    assert!(exit.success(), "{prog} exited with {exit}");
+    (elapsed, usage.ru_maxrss)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let [runs, stdin, prep_a, prep_b, prog_a, prog_b] = &a[..] else {
+        eprintln!("usage: bench_runner RUNS STDIN_FILE PREPARE_A PREPARE_B PROG_A PROG_B");
+        std::process::exit(2);
+    };
+    let runs: usize = runs.parse().expect("RUNS");
+    let (mut ta, mut tb, mut ra, mut rb) = (Vec::new(), Vec::new(), 0, 0);
+    for i in 0..runs + 10 {
+        let (da, sa) = run_once(prog_a, stdin, prep_a);
+        let (db, sb) = run_once(prog_b, stdin, prep_b);
+        if i >= 10 {
+            // The first runs warm the page cache and are discarded.
+            ta.push(da);
+            tb.push(db);
+        }
+        ra = ra.max(sa);
+        rb = rb.max(sb);
+    }
+    println!(
+        "{:.4} {:.4} {} {}",
+        median(&mut ta),
+        median(&mut tb),
+        ra,
+        rb
+    );
+}
