@@ -560,8 +560,11 @@ fn record(list: &mut Vec<Calibration>, c: Calibration) {
 /// Weighted tokens (tenths) per 100 %, from decayed calibrations; `None` without any.
 fn capacity(list: &[Calibration], now: i64) -> Option<f64> {
     let (mut tokens, mut fraction) = (0.0, 0.0);
+    // Ages count from the newest calibration, not from `now`: scaling every weight alike leaves
+    // the ratio unchanged, and the newest weighing exactly 1 keeps a single calibration exact.
+    let newest = list.iter().map(|c| c.taken_at).max().unwrap_or(now);
     for c in list {
-        let age = (now - c.taken_at).max(0) as f64;
+        let age = (newest - c.taken_at).max(0) as f64;
         let w = half_power(age / HALF_LIFE_S);
         tokens += w * c.tenths as f64;
         fraction += w * c.percent / 100.0;

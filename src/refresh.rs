@@ -18,6 +18,8 @@ use crate::usage::{Problem, Snapshot, Source};
 
 /// A start marker older than this belongs to a worker that died: it no longer blocks a spawn.
 const MARKER_EXPIRY_S: i64 = 60;
+/// While authoritative numbers are live, rescan this often to keep the estimate calibrated.
+const CALIBRATE_EVERY_S: i64 = 1800;
 /// The worker's hard stop, past the endpoint deadline: a wedged worker must not hold the lock.
 const WORKER_WATCHDOG: Duration = Duration::from_secs(15);
 
@@ -48,27 +50,48 @@ fn snapshot_age(s: Option<&Snapshot>, now: i64) -> i64 {
     s.map_or(i64::MAX, |s| now - s.taken_at)
 }
 
-/// Whether the endpoint should be asked (pure).
-pub fn oauth_due(entry: Option<&Entry>, now: i64, ttl: i64, offline: bool) -> bool {
-    let snapshot = entry.and_then(|e| e.snapshot.as_ref());
-    !offline
-        && !entry.is_some_and(|e| e.health.in_backoff(now))
-        && snapshot_age(snapshot, now) > ttl
+/// What the due rules look at; `snapshot` is the newest authoritative reading (live stdin
+/// counts, even before it reaches the store).
+#[derive(Debug, Clone, Copy)]
+pub struct Due<'a> {
+    pub snapshot: Option<&'a Snapshot>,
+    pub estimate: Option<&'a Snapshot>,
+    pub in_backoff: bool,
 }
 
-/// Whether the local estimate needs redoing (pure): only when authoritative numbers are
-/// missing or old, and at most once per TTL.
-pub fn estimate_due(entry: Option<&Entry>, now: i64, ttl: i64, stale_after: i64) -> bool {
-    let snapshot = entry.and_then(|e| e.snapshot.as_ref());
-    let estimate = entry.and_then(|e| e.estimate.as_ref());
-    snapshot_age(snapshot, now) > stale_after && snapshot_age(estimate, now) > ttl
+impl<'a> Due<'a> {
+    pub fn of(entry: Option<&'a Entry>, live: Option<&'a Snapshot>, now: i64) -> Due<'a> {
+        Due {
+            snapshot: live.or(entry.and_then(|e| e.snapshot.as_ref())),
+            estimate: entry.and_then(|e| e.estimate.as_ref()),
+            in_backoff: entry.is_some_and(|e| e.health.in_backoff(now)),
+        }
+    }
+
+    /// Whether the endpoint should be asked.
+    pub fn oauth(&self, now: i64, ttl: i64, offline: bool) -> bool {
+        !offline && !self.in_backoff && snapshot_age(self.snapshot, now) > ttl
+    }
+
+    /// Whether the transcripts should be scanned: to estimate, when authoritative numbers are
+    /// missing or old (at most once per TTL); or to calibrate, while fresh authoritative numbers
+    /// exist to calibrate against (at most every [`CALIBRATE_EVERY_S`]).
+    pub fn estimate(&self, now: i64, ttl: i64, stale_after: i64) -> bool {
+        let scanned = snapshot_age(self.estimate, now);
+        if snapshot_age(self.snapshot, now) > stale_after {
+            scanned > ttl
+        } else {
+            scanned > CALIBRATE_EVERY_S
+        }
+    }
 }
 
 /// On the hot path: if a refresh is due and nobody started one within the last minute, start
 /// `ccmeter refresh` detached and return at once. Errors are swallowed: the line comes first.
-pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, now: i64) {
-    let due = oauth_due(entry, now, config.ttl, config.offline)
-        || estimate_due(entry, now, config.ttl, config.stale_after);
+pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, live: Option<&Snapshot>, now: i64) {
+    let due = Due::of(entry, live, now);
+    let due = due.oauth(now, config.ttl, config.offline)
+        || due.estimate(now, config.ttl, config.stale_after);
     if !due || !claim_marker(&config.store.sidecar("refresh.started")) {
         return;
     }
@@ -186,7 +209,7 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     let ask_endpoint = if forced {
         !config.offline && !entry.as_ref().is_some_and(|e| e.health.in_backoff(now))
     } else {
-        oauth_due(entry.as_ref(), now, config.ttl, config.offline)
+        Due::of(entry.as_ref(), None, now).oauth(now, config.ttl, config.offline)
     };
     if config.offline {
         out.lines
@@ -207,7 +230,10 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
         out.failed |= failed;
     }
     let entry = config.store.read(now).ok();
-    if forced || estimate_due(entry.as_ref(), now, config.ttl, config.stale_after) || ask_endpoint {
+    if forced
+        || ask_endpoint
+        || Due::of(entry.as_ref(), None, now).estimate(now, config.ttl, config.stale_after)
+    {
         refresh_estimate(config, entry.as_ref(), now, &mut out.lines);
     }
     let _ = std::fs::remove_file(marker);
@@ -350,33 +376,60 @@ mod tests {
 
     #[test]
     fn due_rules() {
-        let entry = |age: i64, backoff: Option<i64>| Entry {
-            snapshot: Some(Snapshot {
-                five_hour: Some(Window::percent(1.0, None)),
-                seven_day: None,
-                scoped: vec![],
-                source: Source::Oauth,
-                taken_at: NOW - age,
-            }),
-            health: Health {
-                backoff_until: backoff,
-                ..Health::default()
-            },
+        let snap = |age: i64, source| Snapshot {
+            five_hour: Some(Window::percent(1.0, None)),
+            seven_day: None,
+            scoped: vec![],
+            source,
+            taken_at: NOW - age,
+        };
+        let due = |s: Option<i64>, est: Option<i64>, in_backoff| {
+            (
+                s.map(|a| snap(a, Source::Oauth)),
+                est.map(|a| snap(a, Source::Estimate)),
+                in_backoff,
+            )
+        };
+        let check = |(s, e, b): (Option<Snapshot>, Option<Snapshot>, bool)| {
+            let d = Due {
+                snapshot: s.as_ref(),
+                estimate: e.as_ref(),
+                in_backoff: b,
+            };
+            (
+                d.oauth(NOW, 180, false),
+                d.oauth(NOW, 180, true),
+                d.estimate(NOW, 180, 600),
+            )
+        };
+        // (oauth online, oauth offline, estimate)
+        assert_eq!(check(due(None, None, false)), (true, false, true));
+        assert_eq!(
+            check(due(Some(100), Some(100), false)),
+            (false, false, false)
+        );
+        assert_eq!(
+            check(due(Some(181), Some(100), false)),
+            (true, false, false)
+        );
+        assert_eq!(
+            check(due(Some(181), Some(100), true)),
+            (false, false, false)
+        );
+        // Old numbers: estimate once per TTL.
+        assert!(!check(due(Some(700), Some(100), true)).2);
+        assert!(check(due(Some(700), Some(181), true)).2);
+        // Fresh numbers: rescan only to calibrate, every 30 min.
+        assert!(!check(due(Some(10), Some(1800), false)).2);
+        assert!(check(due(Some(10), Some(1801), false)).2);
+        // A live stdin reading counts as fresh even before it is stored.
+        let entry = Entry {
+            snapshot: Some(snap(5000, Source::Oauth)),
             ..Entry::default()
         };
-        assert!(oauth_due(None, NOW, 180, false));
-        assert!(!oauth_due(None, NOW, 180, true));
-        assert!(!oauth_due(Some(&entry(100, None)), NOW, 180, false));
-        assert!(oauth_due(Some(&entry(181, None)), NOW, 180, false));
-        assert!(!oauth_due(
-            Some(&entry(181, Some(NOW + 1))),
-            NOW,
-            180,
-            false
-        ));
-        assert!(oauth_due(Some(&entry(181, Some(NOW))), NOW, 180, false));
-        assert!(!estimate_due(Some(&entry(100, None)), NOW, 180, 600));
-        assert!(estimate_due(Some(&entry(700, None)), NOW, 180, 600));
+        let live = snap(0, Source::Stdin);
+        assert!(!Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, false));
+        assert!(Due::of(Some(&entry), None, NOW).oauth(NOW, 180, false));
     }
 
     #[test]

@@ -83,6 +83,8 @@ fn store_file_is_private_and_not_rewritten_for_identical_numbers() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new();
     one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    // The first reading also starts a calibration scan, which records its estimate once.
+    sandbox.wait_for_worker();
     let file = sandbox.store_file().expect("store file written");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&file), 0o600);

@@ -43,9 +43,8 @@ pub fn current(config: &Config, input: &Input, now: i64) -> Report {
             live,
             now,
         );
-    } else {
-        refresh::spawn_if_due(config, entry.as_ref(), now);
     }
+    refresh::spawn_if_due(config, entry.as_ref(), input.rate_limits.as_ref(), now);
     let mut report = report::decide(
         input.rate_limits.as_ref(),
         entry.as_ref(),

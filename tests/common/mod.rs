@@ -90,6 +90,23 @@ impl Sandbox {
         })
     }
 
+    /// Waits until no detached refresh worker is in flight (the worker removes its start marker
+    /// when done), so a test can reason about the store without racing it.
+    pub fn wait_for_worker(&self) {
+        let start = std::time::Instant::now();
+        while self
+            .entry_files()
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(".refresh.started"))
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "worker still running after 20 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn write_credentials(&self, json: &str) {
         std::fs::write(self.config.join(".credentials.json"), json).unwrap();
     }
