@@ -242,13 +242,7 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
 
 /// Asks the endpoint and records the outcome. Returns whether it failed.
 fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> bool {
-    let user = std::env::var("USER").ok();
-    let discovery = credentials::discover(
-        &config.config_dir,
-        credentials::env_token(),
-        user.as_deref(),
-        now * 1000,
-    );
+    let discovery = credentials::discover_from_env(&config.config_dir, now);
     let (outcome, problem) = match &discovery.lookup {
         Lookup::Ready(found) => {
             let outcome = endpoint::fetch(&found.token, &config.api_base, now);

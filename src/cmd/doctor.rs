@@ -41,13 +41,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     );
 
     // Credentials: where we looked and what we found.
-    let user = std::env::var("USER").ok();
-    let discovery = credentials::discover(
-        &config.config_dir,
-        credentials::env_token(),
-        user.as_deref(),
-        now * 1000,
-    );
+    let discovery = credentials::discover_from_env(&config.config_dir, now);
     for probe in &discovery.probes {
         say("credentials", probe);
     }
@@ -72,7 +66,9 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
             let what = match (&e.snapshot, &e.estimate) {
                 (Some(s), Some(est)) => format!("{}; estimate {}", describe(s), describe(est)),
                 (Some(s), None) => describe(s),
-                (None, Some(est)) => format!("estimate only, {}", describe(est)),
+                (None, Some(est)) => {
+                    format!("estimate only, {} old", render::fmt_age(now - est.taken_at))
+                }
                 (None, None) => "no numbers yet".into(),
             };
             say("store", &format!("{} ({what})", path.display()));

@@ -256,6 +256,18 @@ pub fn keychain_account(user: Option<&str>) -> String {
     }
 }
 
+/// [`discover`] with this process's `CLAUDE_CODE_OAUTH_TOKEN` and `$USER`, at `now` (unix
+/// seconds): what the worker and `doctor` call.
+pub fn discover_from_env(config_dir: &ConfigDir, now: i64) -> Discovery {
+    let user = std::env::var("USER").ok();
+    discover(
+        config_dir,
+        env_token(),
+        user.as_deref(),
+        now.saturating_mul(1000),
+    )
+}
+
 /// Finds the login. `env_token` is [`env_token()`]'s value, `user` is `$USER`, `now_ms` unix ms.
 /// Reads the keychain (macOS) and the file; writes nothing.
 pub fn discover(
