@@ -322,3 +322,27 @@ fn plain_http_to_a_remote_host_is_refused() {
     );
     assert_no_token(&s, &[&out]);
 }
+
+#[test]
+fn a_stdin_reading_taken_during_the_request_wins_over_the_answer() {
+    let mock = Mock::start(Reply::After(
+        Duration::from_millis(1500),
+        Box::new(ok(&fixture("usage-flat.json"))),
+    ));
+    let s = online(&mock);
+    let worker = {
+        let mut c = cmd(&s, &mock, &["refresh", "--wait"], NOW);
+        c.stdout(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    wait_for(|| mock.count() == 1);
+    // While the endpoint thinks, Claude Code reports newer numbers.
+    one_line(&s.run_with(
+        cmd(&s, &mock, &[], NOW + 1),
+        &fixture("statusline-full.json"),
+    ));
+    assert_eq!(worker.wait_with_output().unwrap().status.code(), Some(0));
+    assert_eq!(store_json(&s)["snapshot"]["source"], "stdin");
+    assert_eq!(line_at(&s, &mock, NOW + 2), "5h 61% · 7d 23% ↻2h13m");
+    assert_eq!(store_json(&s)["health"]["problem"], serde_json::Value::Null);
+}

@@ -15,6 +15,8 @@ pub enum Reply {
     Hang,
     /// Headers, then one body byte a second.
     Drip,
+    /// Another reply, after a pause.
+    After(Duration, Box<Reply>),
 }
 
 pub fn ok(body: &[u8]) -> Reply {
@@ -91,6 +93,10 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Vec<u8>>>, reply: &Mutex<Re
     }
     requests.lock().unwrap().push(buf);
     let reply = reply.lock().unwrap().clone();
+    answer(&mut stream, reply);
+}
+
+fn answer(stream: &mut TcpStream, reply: Reply) {
     match reply {
         Reply::Respond(code, headers, body) => {
             let mut head = format!(
@@ -105,6 +111,10 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Vec<u8>>>, reply: &Mutex<Re
             let _ = stream.write_all(&body);
         }
         Reply::Hang => std::thread::sleep(Duration::from_secs(30)),
+        Reply::After(pause, then) => {
+            std::thread::sleep(pause);
+            answer(stream, *then);
+        }
         Reply::Drip => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
             for _ in 0..30 {
