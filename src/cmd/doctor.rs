@@ -147,6 +147,13 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
         for line in refresh::work(config, now, true).lines {
             say("endpoint", &line);
         }
+        // The check may have just learnt something only the user can fix (a 401).
+        action |= config
+            .store
+            .read(now)
+            .ok()
+            .and_then(|e| e.health.problem)
+            .is_some_and(needs_action);
     }
     let report = super::line::current(config, &Input::default(), now);
     say("line now", &render::line(&report, Style::Plain));
