@@ -434,3 +434,23 @@ fn unusable_cache_dir_is_reported() {
     assert!(t.contains("set CCMETER_CACHE_DIR"), "{t}");
     assert_no_secret(&s, &[&out]);
 }
+
+#[test]
+fn plain_doctor_sends_no_request() {
+    // Logged in, online, nothing stored: a refresh is due, yet only --check-endpoint may ask.
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = Sandbox::new();
+    wire(&s);
+    s.write_credentials(&valid_credentials());
+    let out = s.run_with(online(&s, &mock, &["doctor"]), b"");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(field(&t, "line now"), ["5h -- · 7d -- (no data yet)"]);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        mock.count(),
+        0,
+        "doctor without --check-endpoint contacted the endpoint"
+    );
+    assert_no_secret(&s, &[&out]);
+}
