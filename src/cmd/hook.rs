@@ -79,11 +79,14 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
         });
     }
     // Forget periods long over so the file stays small.
+    // Periods are reset times in seconds, or `day<n>` (days since the epoch).
     announced.windows.retain(|slot, _| {
-        slot.rsplit('@')
-            .next()
-            .and_then(|t| t.parse::<i64>().ok())
-            .is_none_or(|t| t > report.now - 8 * 86_400)
+        let period = slot.rsplit('@').next().unwrap_or_default();
+        let time = match period.strip_prefix("day") {
+            Some(day) => day.parse::<i64>().ok().map(|d| d.saturating_mul(86_400)),
+            None => period.parse::<i64>().ok(),
+        };
+        time.is_none_or(|t| t > report.now - 8 * 86_400)
     });
     out
 }
