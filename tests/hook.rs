@@ -287,3 +287,40 @@ fn a_window_that_has_reset_does_not_warn() {
         ""
     );
 }
+
+#[test]
+fn windows_without_a_reset_time_warn_once_a_day_and_are_forgotten() {
+    let s = Sandbox::new();
+    let prompt = fixture("hook-user-prompt-submit.json");
+    let live = |now: i64| {
+        let mut c = s.cmd(&["--color", "never"]);
+        c.env("CCMETER_NOW", now.to_string());
+        one_line(&s.run_with(
+            c,
+            br#"{"rate_limits":{"five_hour":{"used_percentage":83,"resets_at":null}}}"#,
+        ));
+    };
+    let hook_at = |now: i64| {
+        let mut c = s.cmd(&["hook"]);
+        c.env("CCMETER_NOW", now.to_string());
+        hook_with(&s, c, &prompt)
+    };
+    live(NOW);
+    assert_eq!(hook_at(NOW), message("5-hour limit at 83%"));
+    assert_eq!(hook_at(NOW + 1), "");
+    // Nine days on, the same kind of window warns again, and the old day is forgotten.
+    let later = NOW + 9 * 86_400;
+    live(later);
+    assert_eq!(hook_at(later), message("5-hour limit at 83%"));
+    let state = s
+        .entry_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(".hook.json"))
+        .expect("hook state file");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+    assert_eq!(
+        v["windows"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        [&format!("5h@day{}", later / 86_400)],
+        "{v}"
+    );
+}
