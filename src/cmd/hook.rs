@@ -6,6 +6,7 @@
 //! documented `systemMessage`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
@@ -127,7 +128,9 @@ pub fn run(config: &Config) -> i32 {
             let _ = store::ensure_dir(config.store.dir())
                 .and_then(|_| store::write_atomic(&path, &bytes));
         }
-        println!("{msg}");
+        // Claude Code may have stopped reading (timeout, exit): an EPIPE is no reason to panic
+        // and exit 101, which println! would do.
+        let _ = writeln!(std::io::stdout().lock(), "{msg}");
     }
     0
 }
