@@ -324,3 +324,28 @@ fn windows_without_a_reset_time_warn_once_a_day_and_are_forgotten() {
         "{v}"
     );
 }
+
+#[test]
+fn a_reader_that_went_away_is_not_a_failure() {
+    let s = Sandbox::new();
+    seed(&s, 83.0, RESETS_AT);
+    let mut cmd = s.cmd(&["hook"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Close the read end before the hook writes its message: the write gets EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
