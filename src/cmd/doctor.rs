@@ -5,7 +5,6 @@
 
 use crate::cli::Config;
 use crate::credentials::{self, Lookup};
-use crate::input::Input;
 use crate::render::{self, Style};
 use crate::usage::Problem;
 use crate::{refresh, store};
@@ -143,8 +142,21 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
         for line in refresh::work(config, now, true).lines {
             say("endpoint", &line);
         }
+        // The check may have just learnt something only the user can fix (a 401).
+        action |= config
+            .store
+            .read(now)
+            .ok()
+            .and_then(|e| e.health.problem)
+            .is_some_and(needs_action);
     }
-    let report = super::line::current(config, &Input::default(), now);
+    // Not `line::current`: that starts a background refresh when one is due, and doctor asks
+    // the endpoint only when told to (--check-endpoint).
+    let entry = config.store.read(now).ok();
+    let mut report = crate::report::decide(None, entry.as_ref(), now, config.stale_after);
+    if !config.arg_errors.is_empty() {
+        report.note = Some(config.arg_errors.join(", "));
+    }
     say("line now", &render::line(&report, Style::Plain));
     if action {
         println!("\nSomething above needs your action.");

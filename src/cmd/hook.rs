@@ -6,6 +6,7 @@
 //! documented `systemMessage`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
@@ -79,11 +80,14 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
         });
     }
     // Forget periods long over so the file stays small.
+    // Periods are reset times in seconds, or `day<n>` (days since the epoch).
     announced.windows.retain(|slot, _| {
-        slot.rsplit('@')
-            .next()
-            .and_then(|t| t.parse::<i64>().ok())
-            .is_none_or(|t| t > report.now - 8 * 86_400)
+        let period = slot.rsplit('@').next().unwrap_or_default();
+        let time = match period.strip_prefix("day") {
+            Some(day) => day.parse::<i64>().ok().map(|d| d.saturating_mul(86_400)),
+            None => period.parse::<i64>().ok(),
+        };
+        time.is_none_or(|t| t > report.now - 8 * 86_400)
     });
     out
 }
@@ -124,7 +128,9 @@ pub fn run(config: &Config) -> i32 {
             let _ = store::ensure_dir(config.store.dir())
                 .and_then(|_| store::write_atomic(&path, &bytes));
         }
-        println!("{msg}");
+        // Claude Code may have stopped reading (timeout, exit): an EPIPE is no reason to panic
+        // and exit 101, which println! would do.
+        let _ = writeln!(std::io::stdout().lock(), "{msg}");
     }
     0
 }

@@ -1,0 +1,351 @@
+//! `ccmeter hook` as Claude Code runs it: hook JSON on stdin, the real binary in a real pipe.
+//! Silent below the thresholds, one `systemMessage` per threshold per window period above them,
+//! only documented keys, and exit 0 whatever happens.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{NOW, Sandbox, fixture, one_line, stdout};
+
+/// The 5-hour reset used in these tests (the samples' one): 2h13m20s after `NOW`.
+const RESETS_AT: i64 = 1_795_000_000;
+
+fn session_start() -> Vec<u8> {
+    br#"{"session_id":"0d6f2a4e-7c1b-4e55-9b7a-3f1e2d4c5b6a","transcript_path":"/home/dev/.claude/projects/-home-dev-shop/0d6f2a4e.jsonl","cwd":"/home/dev/shop","hook_event_name":"SessionStart","source":"startup"}"#.to_vec()
+}
+
+/// What a status line run with `rate_limits` stores: the hook reads it from there.
+fn seed(s: &Sandbox, five: f64, resets_at: i64) {
+    let body = format!(
+        r#"{{"model":{{"id":"claude-sonnet-4-5"}},"rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets_at}}},"seven_day":{{"used_percentage":12,"resets_at":1795400000}}}}}}"#
+    );
+    one_line(&s.run(&["--color", "never"], body.as_bytes()));
+}
+
+/// `2h13m` for a reset `secs` ahead, as the design spells it (under 10 h).
+fn until(secs: i64) -> String {
+    assert!((3600..36_000).contains(&secs));
+    match (secs / 3600, secs % 3600 / 60) {
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
+    }
+}
+
+fn message(text: &str) -> String {
+    format!("{{\"systemMessage\":\"ccmeter: {text}\"}}\n")
+}
+
+/// Runs the hook; asserts exit 0 and a clean stderr; returns stdout.
+fn hook_with(s: &Sandbox, cmd: Command, stdin: &[u8]) -> String {
+    let out = s.run_with(cmd, stdin);
+    check(&out)
+}
+
+fn hook(s: &Sandbox, stdin: &[u8]) -> String {
+    hook_with(s, s.cmd(&["hook"]), stdin)
+}
+
+fn check(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "hook exit; {}", stdout(out));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(out)
+}
+
+#[test]
+fn silent_below_the_thresholds() {
+    let s = Sandbox::new();
+    // Nothing known at all.
+    assert_eq!(hook(&s, &fixture("hook-user-prompt-submit.json")), "");
+    assert_eq!(hook(&s, &session_start()), "");
+    // Known, but under 80 %.
+    let s = Sandbox::new();
+    seed(&s, 79.4, RESETS_AT);
+    assert_eq!(hook(&s, &fixture("hook-user-prompt-submit.json")), "");
+    assert_eq!(hook(&s, &session_start()), "");
+}
+
+#[test]
+fn above_a_threshold_says_so_with_only_documented_keys() {
+    for payload in [fixture("hook-user-prompt-submit.json"), session_start()] {
+        let s = Sandbox::new();
+        seed(&s, 83.0, RESETS_AT);
+        let out = hook(&s, &payload);
+        let want = format!("5-hour limit at 83%, resets in {}", until(RESETS_AT - NOW));
+        assert_eq!(want, "5-hour limit at 83%, resets in 2h13m");
+        assert_eq!(out, message(&want));
+        let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        let obj = v.as_object().expect("a JSON object");
+        assert_eq!(
+            obj.keys().collect::<Vec<_>>(),
+            ["systemMessage"],
+            "only documented keys"
+        );
+        assert_eq!(obj["systemMessage"], format!("ccmeter: {want}"));
+    }
+}
+
+#[test]
+fn once_per_threshold_per_window_period() {
+    let s = Sandbox::new();
+    let prompt = fixture("hook-user-prompt-submit.json");
+    seed(&s, 83.0, RESETS_AT);
+    assert_eq!(
+        hook(&s, &prompt),
+        message("5-hour limit at 83%, resets in 2h13m")
+    );
+    assert_eq!(hook(&s, &prompt), "", "second call");
+    assert_eq!(hook(&s, &session_start()), "", "third call");
+
+    // Still above 80 but under 95: nothing new to say.
+    seed(&s, 90.0, RESETS_AT);
+    assert_eq!(hook(&s, &prompt), "");
+
+    // Crossing 95 % speaks once more, then not again.
+    seed(&s, 95.6, RESETS_AT);
+    assert_eq!(
+        hook(&s, &prompt),
+        message("5-hour limit at 96%, resets in 2h13m")
+    );
+    assert_eq!(hook(&s, &prompt), "");
+    seed(&s, 99.0, RESETS_AT);
+    assert_eq!(hook(&s, &prompt), "");
+
+    // A new 5-hour period (another reset time) starts over.
+    let next = RESETS_AT + 5 * 3600;
+    seed(&s, 81.0, next);
+    assert_eq!(
+        hook(&s, &prompt),
+        message(&format!(
+            "5-hour limit at 81%, resets in {}",
+            until(next - NOW)
+        ))
+    );
+    assert_eq!(
+        message(&format!(
+            "5-hour limit at 81%, resets in {}",
+            until(next - NOW)
+        )),
+        message("5-hour limit at 81%, resets in 7h13m")
+    );
+    assert_eq!(hook(&s, &prompt), "");
+}
+
+#[test]
+fn warn_at_sets_the_thresholds() {
+    let prompt = fixture("hook-user-prompt-submit.json");
+    let with = |s: &Sandbox, warn: &str| {
+        let mut c = s.cmd(&["hook"]);
+        c.env("CCMETER_WARN_AT", warn);
+        hook_with(s, c, &prompt)
+    };
+
+    let s = Sandbox::new();
+    seed(&s, 60.0, RESETS_AT);
+    assert_eq!(hook(&s, &prompt), "", "60 % is under the default 80");
+    assert_eq!(
+        with(&s, "50"),
+        message("5-hour limit at 60%, resets in 2h13m")
+    );
+    assert_eq!(with(&s, "50"), "");
+
+    // Garbage falls back to 80,95.
+    for garbage in ["abc", "50,abc", "150", "-5", ",", "fifty%"] {
+        let s = Sandbox::new();
+        seed(&s, 60.0, RESETS_AT);
+        assert_eq!(with(&s, garbage), "", "CCMETER_WARN_AT={garbage:?}");
+        seed(&s, 83.0, RESETS_AT);
+        assert_eq!(
+            with(&s, garbage),
+            message("5-hour limit at 83%, resets in 2h13m"),
+            "CCMETER_WARN_AT={garbage:?}"
+        );
+    }
+
+    // Written with spaces and percent signs, in any order.
+    let s = Sandbox::new();
+    seed(&s, 72.0, RESETS_AT);
+    assert_eq!(
+        with(&s, " 90% , 70 "),
+        message("5-hour limit at 72%, resets in 2h13m")
+    );
+}
+
+#[test]
+fn garbage_empty_and_silent_stdin_are_fine() {
+    let inputs: [&[u8]; 6] = [
+        b"",
+        b"\xff\xfe\x00garbage",
+        b"{\"hook_event_name\":",
+        b"[1,2,3]",
+        b"null",
+        b"{\"rate_limits\":\"soon\"}",
+    ];
+    for input in inputs {
+        let s = Sandbox::new();
+        assert_eq!(hook(&s, input), "", "{input:?}");
+        seed(&s, 83.0, RESETS_AT);
+        // Nothing usable on stdin: the stored numbers still warn.
+        assert_eq!(
+            hook(&s, input),
+            message("5-hour limit at 83%, resets in 2h13m"),
+            "{input:?}"
+        );
+    }
+
+    // stdin closed outright.
+    let s = Sandbox::new();
+    seed(&s, 83.0, RESETS_AT);
+    let out = s
+        .cmd(&["hook"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(check(&out), message("5-hour limit at 83%, resets in 2h13m"));
+
+    // A pipe that is never written to nor closed.
+    for seeded in [false, true] {
+        let s = Sandbox::new();
+        if seeded {
+            seed(&s, 83.0, RESETS_AT);
+        }
+        let mut cmd = s.cmd(&["hook"]);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if seeded {
+            // Half a payload, and then silence.
+            stdin.write_all(b"{\"session_id\":\"0d6f").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        // Generous: the real wait is ~100 ms; what matters is that it returns at all.
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            start.elapsed()
+        );
+        drop(stdin);
+        let want = if seeded {
+            message("5-hour limit at 83%, resets in 2h13m")
+        } else {
+            String::new()
+        };
+        assert_eq!(check(&out), want);
+    }
+}
+
+#[test]
+fn unusable_cache_dir_is_not_fatal() {
+    let s = Sandbox::new();
+    // A regular file where the cache dir should be.
+    std::fs::write(&s.cache, b"not a dir").unwrap();
+    for payload in [fixture("hook-user-prompt-submit.json"), session_start()] {
+        assert_eq!(hook(&s, &payload), "");
+    }
+    // Numbers it cannot record announcements for: saying it again is the lesser evil.
+    let live = br#"{"hook_event_name":"UserPromptSubmit","rate_limits":{"five_hour":{"used_percentage":83,"resets_at":1795000000}}}"#;
+    for _ in 0..2 {
+        assert_eq!(
+            hook(&s, live),
+            message("5-hour limit at 83%, resets in 2h13m")
+        );
+    }
+    assert_eq!(std::fs::read(&s.cache).unwrap(), b"not a dir");
+}
+
+#[test]
+fn stale_numbers_say_how_old_they_are() {
+    let s = Sandbox::new();
+    seed(&s, 83.0, RESETS_AT);
+    let mut c = s.cmd(&["hook"]);
+    c.env("CCMETER_NOW", (NOW + 720).to_string());
+    assert_eq!(
+        hook_with(&s, c, &fixture("hook-user-prompt-submit.json")),
+        message("5-hour limit at 83%, resets in 2h1m (as of 12m ago)")
+    );
+}
+
+#[test]
+fn a_window_that_has_reset_does_not_warn() {
+    let s = Sandbox::new();
+    seed(&s, 97.0, RESETS_AT);
+    let mut c = s.cmd(&["hook"]);
+    c.env("CCMETER_NOW", (RESETS_AT + 1).to_string());
+    assert_eq!(
+        hook_with(&s, c, &fixture("hook-user-prompt-submit.json")),
+        ""
+    );
+}
+
+#[test]
+fn windows_without_a_reset_time_warn_once_a_day_and_are_forgotten() {
+    let s = Sandbox::new();
+    let prompt = fixture("hook-user-prompt-submit.json");
+    let live = |now: i64| {
+        let mut c = s.cmd(&["--color", "never"]);
+        c.env("CCMETER_NOW", now.to_string());
+        one_line(&s.run_with(
+            c,
+            br#"{"rate_limits":{"five_hour":{"used_percentage":83,"resets_at":null}}}"#,
+        ));
+    };
+    let hook_at = |now: i64| {
+        let mut c = s.cmd(&["hook"]);
+        c.env("CCMETER_NOW", now.to_string());
+        hook_with(&s, c, &prompt)
+    };
+    live(NOW);
+    assert_eq!(hook_at(NOW), message("5-hour limit at 83%"));
+    assert_eq!(hook_at(NOW + 1), "");
+    // Nine days on, the same kind of window warns again, and the old day is forgotten.
+    let later = NOW + 9 * 86_400;
+    live(later);
+    assert_eq!(hook_at(later), message("5-hour limit at 83%"));
+    let state = s
+        .entry_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(".hook.json"))
+        .expect("hook state file");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+    assert_eq!(
+        v["windows"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        [&format!("5h@day{}", later / 86_400)],
+        "{v}"
+    );
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_a_failure() {
+    let s = Sandbox::new();
+    seed(&s, 83.0, RESETS_AT);
+    let mut cmd = s.cmd(&["hook"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Close the read end before the hook writes its message: the write gets EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
