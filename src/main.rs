@@ -20,6 +20,9 @@ use cli::Command;
 
 fn main() {
     let config = cli::from_process();
+    if !matches!(config.command, Command::Line | Command::Hook) {
+        restore_sigpipe();
+    }
     let code = match &config.command {
         Command::Line => cmd::line::run(&config),
         Command::Refresh { wait } => refresh::run(&config, *wait),
@@ -37,6 +40,17 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// For the human-facing commands, behave like any Unix tool when the reader goes away
+/// (`ccmeter doctor | head -1`): die quietly of SIGPIPE instead of panicking on EPIPE. Line mode
+/// and hooks keep Rust's default (EPIPE as an error they ignore) so they always exit 0.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
