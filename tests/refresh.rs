@@ -197,6 +197,8 @@ fn after_a_429_nothing_is_sent_until_the_backoff_ends() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(mock.count(), 1, "requests during backoff");
     mock.set(ok(&fixture("usage-flat.json")));
+    // An estimate-only worker started during the backoff must not hold the start marker.
+    s.wait_for_worker();
     one_line(&s.run_with(cmd(&s, &mock, &[], NOW + 301), b""));
     wait_for(|| mock.count() == 2);
 }
