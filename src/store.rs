@@ -170,10 +170,20 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     }
     let entry: Entry =
         serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
-    let future =
-        |s: &Option<Snapshot>| s.as_ref().is_some_and(|s| s.taken_at > now + FUTURE_SKEW_S);
-    if future(&entry.snapshot) || future(&entry.estimate) {
-        return Err(Unusable::FutureDated);
+    // Every "when" in the file, so that age arithmetic downstream can never overflow or lie.
+    let times = [
+        entry.snapshot.as_ref().map(|s| s.taken_at),
+        entry.estimate.as_ref().map(|s| s.taken_at),
+        entry.health.last_attempt,
+        entry.health.last_success,
+    ];
+    for t in times.into_iter().flatten() {
+        if t < 0 {
+            return Err(Unusable::Corrupt("negative timestamp".into()));
+        }
+        if t > now.saturating_add(FUTURE_SKEW_S) {
+            return Err(Unusable::FutureDated);
+        }
     }
     Ok(entry)
 }
@@ -377,6 +387,27 @@ mod tests {
         };
         fs::write(store.entry_path(), serde_json::to_vec(&future).unwrap()).unwrap();
         assert_eq!(store.read(NOW), Err(Unusable::FutureDated));
+        let mut attempt_from_future = Entry {
+            version: VERSION,
+            ..Entry::default()
+        };
+        attempt_from_future.health.last_attempt = Some(NOW + 3600);
+        fs::write(
+            store.entry_path(),
+            serde_json::to_vec(&attempt_from_future).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(store.read(NOW), Err(Unusable::FutureDated));
+        let ancient = Entry {
+            version: VERSION,
+            snapshot: Some(snap(i64::MIN)),
+            ..Entry::default()
+        };
+        fs::write(store.entry_path(), serde_json::to_vec(&ancient).unwrap()).unwrap();
+        assert_eq!(
+            store.read(NOW),
+            Err(Unusable::Corrupt("negative timestamp".into()))
+        );
         // The next write starts from nothing instead of failing.
         store
             .update(NOW, |e| {

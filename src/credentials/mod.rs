@@ -12,9 +12,6 @@
 //! module only as an `Authorization` header via [`Token::authorize`]. No error or probe text
 //! carries file contents.
 
-// The refresh worker and `doctor` are the callers, and are being written alongside this module;
-// until they land the binary uses none of it.
-
 mod file;
 #[cfg(target_os = "macos")]
 mod keychain;
