@@ -6,13 +6,20 @@
 # binary) and needs tmux. Everything else stays on 127.0.0.1: a temp HOME with a fake OAuth
 # credential, ANTHROPIC_BASE_URL pointing at the mock, CCMETER_OFFLINE=1.
 #
-# What it proves: `ccmeter setup` wires the status line into $HOME/.claude/settings.json,
-# Claude Code runs it after the first reply with rate_limits on stdin, and the line shows
-# `5h 42%` and `7d 18%`.
+# What it proves:
+#   1. status line: `ccmeter setup` wires the status line into $HOME/.claude/settings.json,
+#      Claude Code runs it after the first reply with rate_limits on stdin, and the line shows
+#      `5h 42%` and `7d 18%`.
+#   2. hooks: `ccmeter setup --hooks` adds `ccmeter hook` to UserPromptSubmit and SessionStart; the
+#      mock is switched to 5h 86 %; in a new session a first prompt gets the 86 % into the status
+#      line (and so into ccmeter's store), a second prompt makes the UserPromptSubmit hook print
+#      its systemMessage, which Claude Code shows as `ccmeter: 5-hour limit at 86%, resets in …`
+#      with no hook error; a third prompt does not show it again.
 #
 # Env knobs:
 #   CLAUDE_BIN=/path/to/claude   use this client instead of installing from npm
 #   E2E_CAPTURE_STDIN=FILE       also save the statusLine stdin Claude Code sent (via a tee wrapper)
+#   E2E_HOOKS=0                  skip phase 2 (hooks); it runs by default
 #   E2E_KEEP=1                   keep the temp dir (logs, settings, transcripts) for inspection
 #   E2E_TIMEOUT=60               seconds to wait for the reply and the status line
 set -euo pipefail
@@ -26,16 +33,29 @@ mock_pid=""
 
 cleanup() {
     local rc=$?
-    tmux -L "$sock" kill-server 2>/dev/null || true
-    if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2>/dev/null || true; fi
+    set +e
+    stop_claude
+    if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2>/dev/null; fi
     if [[ "${E2E_KEEP:-}" == 1 ]]; then
         echo "e2e: kept $tmp"
     else
-        rm -rf "$tmp"
+        # A process of the client's that outlived it may still be writing under $tmp/home.
+        rm -rf "$tmp" 2>/dev/null || { sleep 1; rm -rf "$tmp"; }
     fi
     exit "$rc"
 }
 trap cleanup EXIT INT TERM
+
+# Ends the tmux server and waits (up to 10 s each) for the Claude Code it ran to exit, so nothing
+# is still writing into $tmp when the next session starts or the dir is removed.
+stop_claude() {
+    local pids p
+    pids="$(tmux -L "$sock" list-panes -a -F '#{pane_pid}' 2>/dev/null || true)"
+    tmux -L "$sock" kill-server 2>/dev/null || true
+    for p in $pids; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+}
 
 say() { printf 'e2e: %s\n' "$*" >&2; }
 fail() {
@@ -109,6 +129,18 @@ installed="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["st
     "$home/.claude/settings.json")"
 [[ "$installed" == "$ccmeter" ]] || fail "setup installed statusLine.command=$installed, expected $ccmeter"
 
+# Points statusLine.command at $1 (the tee wrapper, or ccmeter again before `setup --hooks`, which
+# would refuse a statusLine that is not ccmeter's).
+set_status_command() {
+    python3 - "$home/.claude/settings.json" "$1" <<'EOF'
+import json, sys
+path, cmd = sys.argv[1], sys.argv[2]
+s = json.load(open(path))
+s["statusLine"]["command"] = cmd
+open(path, "w").write(json.dumps(s, indent=2) + "\n")
+EOF
+}
+
 if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then
     capture="$(realpath -m "$E2E_CAPTURE_STDIN")"
     cat > "$tmp/statusline.sh" <<EOF
@@ -116,25 +148,28 @@ if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then
 tee "$capture.tmp" | "$ccmeter" && mv -f "$capture.tmp" "$capture"
 EOF
     chmod +x "$tmp/statusline.sh"
-    python3 - "$home/.claude/settings.json" "$tmp/statusline.sh" <<'EOF'
-import json, sys
-path, cmd = sys.argv[1], sys.argv[2]
-s = json.load(open(path))
-s["statusLine"]["command"] = cmd
-open(path, "w").write(json.dumps(s, indent=2) + "\n")
-EOF
+    set_status_command "$tmp/statusline.sh"
 fi
 
 # 4. Claude Code in tmux; one prompt; wait for the reply and for ccmeter's line.
-tmux -L "$sock" -f /dev/null new-session -d -s "$session" -x 120 -y 40 -c "$proj" \
-    env -i PATH="$PATH" HOME="$home" TERM=xterm-256color LANG=C.UTF-8 \
-    ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
-    CCMETER_CACHE_DIR="$tmp/cache" CCMETER_OFFLINE=1 \
-    DISABLE_AUTOUPDATER=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 \
-    "$claude"
-tmux -L "$sock" set-option -t "$session" remain-on-exit on >/dev/null
+start_claude() { # start_claude [VAR=value…]: extra environment for the client and its commands
+    tmux -L "$sock" -f /dev/null new-session -d -s "$session" -x 120 -y 40 -c "$proj" \
+        env -i PATH="$PATH" HOME="$home" TERM=xterm-256color LANG=C.UTF-8 "$@" \
+        ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
+        CCMETER_CACHE_DIR="$tmp/cache" CCMETER_OFFLINE=1 \
+        DISABLE_AUTOUPDATER=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 \
+        "$claude"
+    tmux -L "$sock" set-option -t "$session" remain-on-exit on >/dev/null
+}
 
-pane() { tmux -L "$sock" capture-pane -p -t "$session" 2>/dev/null || true; }
+# The screen, or with `all` the scrollback too (wrapped lines joined).
+pane() {
+    if [[ "${1:-}" == all ]]; then
+        tmux -L "$sock" capture-pane -p -J -S - -t "$session" 2>/dev/null || true
+    else
+        tmux -L "$sock" capture-pane -p -t "$session" 2>/dev/null || true
+    fi
+}
 wait_for() { # wait_for SECONDS GREP-PATTERN…: all patterns on the pane
     local deadline=$((SECONDS + $1)) p
     shift
@@ -147,20 +182,132 @@ wait_for() { # wait_for SECONDS GREP-PATTERN…: all patterns on the pane
     done
     return 1
 }
+# How many lines of the whole pane history hold the fixed string $1.
+count_lines() { pane all | grep -cF -- "$1" || true; }
+wait_count() { # wait_count SECONDS N STRING: at least N history lines hold STRING
+    local deadline=$((SECONDS + $1))
+    while ((SECONDS < deadline)); do
+        (($(count_lines "$3") >= $2)) && return 0
+        sleep 0.5
+    done
+    return 1
+}
+prompt() {
+    tmux -L "$sock" send-keys -t "$session" -l "$1"
+    sleep 0.5
+    tmux -L "$sock" send-keys -t "$session" Enter
+}
+show_pane() { # show_pane TITLE [all]
+    echo "----- captured pane: $1 -----"
+    pane "${2:-}" | sed -e '/^[[:space:]]*$/d'
+    echo "-------------------------"
+}
 
+start_claude
 wait_for "$timeout_s" "❯" || { pane; fail "Claude Code did not reach its prompt"; }
 sleep 1
-tmux -L "$sock" send-keys -t "$session" -l "Say hi in three words."
-sleep 0.5
-tmux -L "$sock" send-keys -t "$session" Enter
+prompt "Say hi in three words."
 wait_for "$timeout_s" "Hello from the mock." || { pane; fail "no reply from the mock in the pane"; }
 ok=0
 wait_for "$timeout_s" "5h 42%" "7d 18%" && ok=1
 
-echo "----- captured pane -----"
-pane | sed -e '/^[[:space:]]*$/d'
-echo "-------------------------"
+show_pane "status line"
 ((ok)) || fail "ccmeter's line (5h 42% / 7d 18%) did not appear in the status line"
 grep -q "POST /v1/messages" "$tmp/requests.log" || fail "Claude Code never called the mock"
-if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then say "statusLine stdin saved to $capture"; fi
 say "PASS: Claude Code shows ccmeter's line"
+
+if [[ "${E2E_HOOKS:-1}" == 0 ]]; then
+    if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then say "statusLine stdin saved to $capture"; fi
+    exit 0
+fi
+
+# 5. Hooks. Claude Code reads hooks at startup, so the client is restarted after setup.
+stop_claude
+say "phase 2: ccmeter setup --hooks"
+if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then set_status_command "$ccmeter"; fi
+env -u CLAUDE_CONFIG_DIR -u CLAUDE_SECURESTORAGE_CONFIG_DIR HOME="$home" "$ccmeter" setup --hooks >&2 \
+    || fail "ccmeter setup --hooks failed"
+python3 - "$home/.claude/settings.json" "$ccmeter hook" <<'EOF' || fail "setup --hooks did not wire both events"
+import json, sys
+hooks = json.load(open(sys.argv[1]))["hooks"]
+for event in ("UserPromptSubmit", "SessionStart"):
+    cmds = [h.get("command") for g in hooks[event] for h in g["hooks"]]
+    assert cmds == [sys.argv[2]], f"{event}: {cmds}"
+EOF
+if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then set_status_command "$tmp/statusline.sh"; fi
+
+# Above the 80 % threshold from the next reply on.
+python3 - "$port" <<'EOF' || fail "could not set the mock's limits"
+import json, sys, urllib.request
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/_mock/ratelimits",
+                             data=json.dumps({"5h": 0.86}).encode(), method="POST",
+                             headers={"content-type": "application/json"})
+assert json.load(urllib.request.urlopen(req, timeout=5))["5h"] == 0.86
+EOF
+
+reply="Hello from the mock."
+warning="5-hour limit at 86%"
+start_claude
+wait_for "$timeout_s" "❯" || { pane; fail "Claude Code did not reach its prompt (hooks phase)"; }
+sleep 1
+# SessionStart and this UserPromptSubmit see the stored 42 %: silent. The reply brings 86 % to the
+# status line, which stores it.
+prompt "First prompt."
+wait_count "$timeout_s" 1 "$reply" || { show_pane "hooks, prompt 1" all; fail "no reply to the first prompt"; }
+wait_for "$timeout_s" "5h 86%" || { show_pane "hooks, prompt 1" all; fail "the status line never showed 5h 86%"; }
+(($(count_lines "$warning") == 0)) || { show_pane "hooks, prompt 1" all; fail "warned before 86% was stored"; }
+# This UserPromptSubmit hook reads the stored 86 % and prints the systemMessage.
+prompt "Second prompt."
+wait_count "$timeout_s" 2 "$reply" || { show_pane "hooks, prompt 2" all; fail "no reply to the second prompt"; }
+ok=0
+wait_count "$timeout_s" 1 "$warning" && ok=1
+# Already announced for this 5-hour period: the third prompt must stay silent.
+prompt "Third prompt."
+wait_count "$timeout_s" 3 "$reply" || { show_pane "hooks, prompt 3" all; fail "no reply to the third prompt"; }
+sleep 2
+show_pane "hooks" all
+((ok)) || fail "Claude Code did not show the hook's systemMessage ($warning)"
+shown="$(count_lines "$warning")"
+((shown == 1)) || fail "the hook's message appears on $shown lines, expected 1 (not de-duplicated?)"
+pane all | grep -F -- "$warning" | grep -qF "ccmeter: $warning, resets in " \
+    || fail "the message is not ccmeter's systemMessage text"
+if pane all | grep -inE "error|invalid|failed" >&2; then
+    fail "Claude Code reported a problem (above)"
+fi
+# The session's transcript says the same in structured form: one hook_system_message attachment
+# from UserPromptSubmit and no other hook attachment. (Claude Code 2.1.197 records a failing hook
+# as hook_non_blocking_error, and stdout it could not parse as JSON as hook_success holding the
+# raw text, which the pane does not show at all.)
+python3 - "$home/.claude/projects" "ccmeter: $warning, resets in " <<'EOF' || fail "the transcript disagrees (above)"
+import glob, json, os, sys
+files = glob.glob(os.path.join(sys.argv[1], "*", "*.jsonl"))
+path = max(files, key=os.path.getmtime)
+attachments = []
+for line in open(path):
+    a = json.loads(line).get("attachment")
+    if isinstance(a, dict):
+        attachments.append(a)
+messages = [a for a in attachments if a.get("type") == "hook_system_message"]
+problems = [a for a in attachments if "hook" in a.get("type", "") and a.get("type") != "hook_system_message"]
+print(f"e2e: transcript {os.path.basename(path)}: hook_system_message {json.dumps(messages)}", file=sys.stderr)
+ok = (len(messages) == 1 and messages[0].get("hookEvent") == "UserPromptSubmit"
+      and messages[0].get("content", "").startswith(sys.argv[2]) and not problems)
+if problems:
+    print(f"e2e: other hook attachments: {json.dumps(problems)}", file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+say "PASS: Claude Code shows the UserPromptSubmit hook's systemMessage once"
+
+# SessionStart: a new session with a threshold of 85 % not yet announced for this period warns
+# before any prompt, from the stored 86 %.
+stop_claude
+# No reply in this session: keep the last captured stdin, which has rate_limits.
+if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then set_status_command "$ccmeter"; fi
+start_claude CCMETER_WARN_AT=80,85
+ok=0
+wait_for "$timeout_s" "SessionStart" "$warning" && ok=1
+show_pane "hooks, new session with CCMETER_WARN_AT=80,85"
+((ok)) || fail "Claude Code did not show the SessionStart hook's systemMessage"
+if pane | grep -inE "error|invalid|failed" >&2; then fail "Claude Code reported a problem (above)"; fi
+if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then say "statusLine stdin saved to $capture"; fi
+say "PASS: Claude Code shows the SessionStart hook's systemMessage"

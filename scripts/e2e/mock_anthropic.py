@@ -6,32 +6,48 @@ plain JSON otherwise) and the unified rate-limit headers a Pro/Max account gets,
 puts `rate_limits` into its statusLine stdin. Every other path gets `{}` with 200. Every request
 line is appended to the log file so you can see what the client calls.
 
+The utilizations start at MOCK_5H_UTILIZATION / MOCK_7D_UTILIZATION (fractions, default 0.42 and
+0.18) and can be changed while it runs: `POST /_mock/ratelimits` with e.g. `{"5h": 0.86}` sets
+the numbers every later reply carries and answers with the current ones.
+
 usage: mock_anthropic.py PORT_FILE LOG_FILE   (binds 127.0.0.1 on a free port, writes it to PORT_FILE)
 """
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT_FILE, LOG_FILE = sys.argv[1], sys.argv[2]
 REPLY = "Hello from the mock."
+LIMITS = {
+    "5h": float(os.environ.get("MOCK_5H_UTILIZATION", "0.42")),
+    "7d": float(os.environ.get("MOCK_7D_UTILIZATION", "0.18")),
+}
+LIMITS_LOCK = threading.Lock()
+# Fixed for the mock's lifetime and on the hour, as the real service's are: a window's reset time
+# names its period (ccmeter's hook announces once per period), so it must not move per request.
+_HOUR = int(time.time()) // 3600 * 3600
+RESET_5H = _HOUR + 2 * 3600
+RESET_7D = _HOUR + 3 * 86400
 
 
 def ratelimit_headers():
-    now = int(time.time())
+    with LIMITS_LOCK:
+        five, seven = LIMITS["5h"], LIMITS["7d"]
     return {
         "anthropic-ratelimit-unified-status": "allowed",
         "anthropic-ratelimit-unified-5h-status": "allowed",
-        "anthropic-ratelimit-unified-5h-utilization": "0.42",
-        "anthropic-ratelimit-unified-5h-reset": str(now + 2 * 3600),
+        "anthropic-ratelimit-unified-5h-utilization": f"{five:g}",
+        "anthropic-ratelimit-unified-5h-reset": str(RESET_5H),
         "anthropic-ratelimit-unified-7d-status": "allowed",
-        "anthropic-ratelimit-unified-7d-utilization": "0.18",
-        "anthropic-ratelimit-unified-7d-reset": str(now + 3 * 86400),
+        "anthropic-ratelimit-unified-7d-utilization": f"{seven:g}",
+        "anthropic-ratelimit-unified-7d-reset": str(RESET_7D),
         "anthropic-ratelimit-unified-representative-claim": "five_hour",
         "anthropic-ratelimit-unified-fallback-percentage": "0.5",
-        "anthropic-ratelimit-unified-reset": str(now + 2 * 3600),
+        "anthropic-ratelimit-unified-reset": str(RESET_5H),
         "request-id": "req_mock_" + uuid.uuid4().hex[:12],
     }
 
@@ -79,6 +95,14 @@ class Handler(BaseHTTPRequestHandler):
         req = self.body()
         path = self.path.split("?")[0]
         log(f"POST {self.path} stream={req.get('stream')} model={req.get('model')}")
+        if path == "/_mock/ratelimits":
+            with LIMITS_LOCK:
+                for key in ("5h", "7d"):
+                    if key in req:
+                        LIMITS[key] = float(req[key])
+                current = dict(LIMITS)
+            log(f"    limits now {json.dumps(current)}")
+            return self.send(200, current)
         if path == "/v1/messages/count_tokens":
             return self.send(200, {"input_tokens": 10})
         if path != "/v1/messages":
