@@ -2,8 +2,9 @@
 //! thresholds; above one, a `systemMessage` the user sees — once per threshold per window
 //! period, not on every prompt. Always exit 0: a failing hook would get in the user's way.
 //!
-//! Claude Code rejects hook output holding keys it does not know, so the JSON carries only the
-//! documented `systemMessage`.
+//! The JSON carries only the documented `systemMessage`: DESIGN warns that Claude Code may reject
+//! an object with keys it does not know (the 2.1.x client tolerated one in our e2e run, but a
+//! stricter one must not cost the user the warning).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,6 +17,9 @@ use crate::render;
 use crate::report::Report;
 use crate::store;
 use crate::usage::{Source, Window};
+
+/// Reset times this close together name the same window period.
+const SAME_PERIOD_S: u64 = 3600;
 
 /// The highest threshold already announced for each window period.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,11 +61,24 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
         let Some(&crossed) = thresholds.iter().rfind(|&&t| f64::from(shown) >= t) else {
             continue;
         };
-        // A window period is identified by its reset time; without one, by the day.
-        let period = w
-            .resets_at
-            .map_or_else(|| format!("day{}", report.now / 86_400), |t| t.to_string());
-        let slot = format!("{key}@{period}");
+        // A window period is identified by its reset time; without one, by the day. Reset
+        // times reported for the same period can differ by a few seconds (stdin vs endpoint,
+        // sub-second rounding), while two periods of one window are at least 5 h apart: a
+        // recorded reset within the tolerance is the same period.
+        let slot = match w.resets_at {
+            Some(t) => announced
+                .windows
+                .keys()
+                .find(|slot| {
+                    slot.strip_prefix(key)
+                        .and_then(|rest| rest.strip_prefix('@'))
+                        .and_then(|r| r.parse::<i64>().ok())
+                        .is_some_and(|r| r.abs_diff(t) <= SAME_PERIOD_S)
+                })
+                .cloned()
+                .unwrap_or_else(|| format!("{key}@{t}")),
+            None => format!("{key}@day{}", report.now / 86_400),
+        };
         if announced
             .windows
             .get(&slot)
@@ -197,5 +214,10 @@ mod tests {
         next.snapshot.as_mut().unwrap().five_hour =
             Some(Window::percent(85.0, Some(NOW + 4 * 3600)));
         assert_eq!(warnings(&next, &t, &mut a).len(), 1);
+        // The same period reported with a reset a few seconds off is not announced again.
+        let mut drift = next;
+        drift.snapshot.as_mut().unwrap().five_hour =
+            Some(Window::percent(86.0, Some(NOW + 4 * 3600 + 7)));
+        assert!(warnings(&drift, &t, &mut a).is_empty());
     }
 }
