@@ -66,21 +66,7 @@ fn starship_with_a_closed_or_empty_stdin_shows_the_stored_numbers() {
 fn a_pipe_that_never_closes_does_not_hold_the_prompt() {
     let s = seeded();
     for partial in [&b""[..], b"{\"rate_limits\":{\"five_hour\":"] {
-        let mut cmd = s.cmd(&["--color", "never"]);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let start = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(partial).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            start.elapsed() < Duration::from_secs(3),
-            "took {:?}",
-            start.elapsed()
-        );
-        drop(pipe);
+        let out = s.run_with_stalled_stdin(s.cmd(&["--color", "never"]), partial);
         assert_eq!(one_line(&out), PLAIN, "after writing {partial:?}");
     }
 }

@@ -72,6 +72,27 @@ impl Sandbox {
         out
     }
 
+    /// Runs with a stdin pipe that receives `partial` and is then held open, never closed, as a
+    /// stalled wrapper would. The bound is generous (the real wait is ~100 ms): what matters is
+    /// that the program returns at all.
+    pub fn run_with_stalled_stdin(&self, mut cmd: Command, partial: &[u8]) -> Output {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = std::time::Instant::now();
+        let mut child = cmd.spawn().expect("spawn ccmeter");
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(partial).unwrap();
+        let out = child.wait_with_output().expect("wait");
+        let took = start.elapsed();
+        drop(pipe);
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "took {took:?} with an open stdin"
+        );
+        out
+    }
+
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
         self.run_with(self.cmd(args), stdin)
     }
