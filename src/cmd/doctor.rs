@@ -153,10 +153,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     // Not `line::current`: that starts a background refresh when one is due, and doctor asks
     // the endpoint only when told to (--check-endpoint).
     let entry = config.store.read(now).ok();
-    let mut report = crate::report::decide(None, entry.as_ref(), now, config.stale_after);
-    if !config.arg_errors.is_empty() {
-        report.note = Some(config.arg_errors.join(", "));
-    }
+    let report = super::line::decide(config, None, entry.as_ref(), now);
     say("line now", &render::line(&report, Style::Plain));
     if action {
         println!("\nSomething above needs your action.");

@@ -10,6 +10,7 @@ use crate::input::{self, Input};
 use crate::refresh;
 use crate::render::{self, Style};
 use crate::report::{self, Report};
+use crate::store::Entry;
 use crate::usage::Snapshot;
 
 /// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
@@ -33,10 +34,11 @@ pub fn run(config: &Config) -> i32 {
 }
 
 /// What is known now, recording live stdin numbers and kicking off a background refresh when
-/// the store is due. Shared by the line, `hook` and `doctor`.
+/// the store is due. Shared by the line and `hook`.
 pub fn current(config: &Config, input: &Input, now: i64) -> Report {
     let entry = config.store.read(now).ok();
-    if let Some(live) = &input.rate_limits {
+    let live = input.rate_limits.as_ref();
+    if let Some(live) = live {
         record_live(
             config,
             entry.as_ref().and_then(|e| e.snapshot.as_ref()),
@@ -44,13 +46,13 @@ pub fn current(config: &Config, input: &Input, now: i64) -> Report {
             now,
         );
     }
-    refresh::spawn_if_due(config, entry.as_ref(), input.rate_limits.as_ref(), now);
-    let mut report = report::decide(
-        input.rate_limits.as_ref(),
-        entry.as_ref(),
-        now,
-        config.stale_after,
-    );
+    refresh::spawn_if_due(config, entry.as_ref(), live, now);
+    decide(config, live, entry.as_ref(), now)
+}
+
+/// The decision alone, with no side effects (what `doctor` shows), plus any argument errors.
+pub fn decide(config: &Config, live: Option<&Snapshot>, entry: Option<&Entry>, now: i64) -> Report {
+    let mut report = report::decide(live, entry, now, config.stale_after);
     if !config.arg_errors.is_empty() {
         report.note = Some(config.arg_errors.join(", "));
     }
