@@ -684,10 +684,7 @@ mod tests {
     }
 
     fn rfc3339(t: i64) -> String {
-        time::OffsetDateTime::from_unix_timestamp(t)
-            .unwrap()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
+        crate::usage::format_rfc3339(t).unwrap()
     }
 
     /// One assistant line with `input` input and `output` output tokens, newline included.

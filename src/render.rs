@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::report::Report;
-use crate::usage::{Problem, Source, Used, Window};
+use crate::usage::{Problem, Source, Used, Window, format_rfc3339};
 
 /// How colour is written, if at all. Each target escapes differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,13 +233,7 @@ fn escape(style: Style, text: &str) -> String {
 }
 
 fn rfc3339(t: i64) -> Value {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .map_or(Value::Null, Value::String)
+    format_rfc3339(t).map_or(Value::Null, Value::String)
 }
 
 fn window_json(w: Option<&Window>, now: i64) -> Value {

@@ -174,6 +174,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// Unix seconds as RFC 3339 (UTC); `None` when out of range.
+pub fn format_rfc3339(t: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 /// A number that may arrive as a JSON number or a string holding one.
 pub fn lenient_f64(v: &Value) -> Option<f64> {
     match v {

@@ -452,12 +452,7 @@ fn human_span(ms: i64) -> String {
 
 /// Unix ms as RFC 3339 (UTC), or the raw number if it is out of range.
 fn format_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+    crate::usage::format_rfc3339(ms.div_euclid(1000))
         .unwrap_or_else(|| format!("{ms} ms since 1970"))
 }
 
