@@ -55,19 +55,16 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let path = config.store.entry_path();
     let entry = match config.store.read(now) {
         Ok(e) => {
-            let describe = |s: &crate::usage::Snapshot| {
-                format!(
-                    "{} data, {} old",
-                    s.source.as_str(),
-                    render::fmt_age(now - s.taken_at)
-                )
-            };
+            let age = |s: &crate::usage::Snapshot| render::fmt_age(now - s.taken_at);
             let what = match (&e.snapshot, &e.estimate) {
-                (Some(s), Some(est)) => format!("{}; estimate {}", describe(s), describe(est)),
-                (Some(s), None) => describe(s),
-                (None, Some(est)) => {
-                    format!("estimate only, {} old", render::fmt_age(now - est.taken_at))
-                }
+                (Some(s), Some(est)) => format!(
+                    "{} data, {} old; estimate {} old",
+                    s.source.as_str(),
+                    age(s),
+                    age(est)
+                ),
+                (Some(s), None) => format!("{} data, {} old", s.source.as_str(), age(s)),
+                (None, Some(est)) => format!("estimate only, {} old", age(est)),
                 (None, None) => "no numbers yet".into(),
             };
             say("store", &format!("{} ({what})", path.display()));
