@@ -81,6 +81,8 @@ pub struct Config {
     pub offline: bool,
     pub ttl: i64,
     pub stale_after: i64,
+    /// Ask the endpoint at least this often while stdin is live, for what only it knows.
+    pub detail_ttl: i64,
     pub warn_at: Vec<f64>,
     pub api_base: String,
     pub env: Env,
@@ -148,6 +150,7 @@ pub fn from_process() -> Config {
         var("CCMETER_OFFLINE").is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
     config.ttl = seconds("CCMETER_TTL", 180);
     config.stale_after = seconds("CCMETER_STALE_AFTER", 600);
+    config.detail_ttl = seconds("CCMETER_DETAIL_TTL", 900);
     config.warn_at = parse_warn_at(var("CCMETER_WARN_AT").as_deref());
     if let Some(base) = var("CCMETER_API_BASE").filter(|s| !s.is_empty()) {
         config.api_base = base.trim_end_matches('/').to_string();
@@ -167,6 +170,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
         offline: false,
         ttl: 180,
         stale_after: 600,
+        detail_ttl: 900,
         warn_at: vec![80.0, 95.0],
         api_base: "https://api.anthropic.com".into(),
         env,

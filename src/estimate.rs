@@ -444,6 +444,7 @@ impl State {
             let Some(Window {
                 used: Used::Percent(percent),
                 resets_at,
+                ..
             }) = window
             else {
                 continue;
@@ -516,6 +517,7 @@ impl State {
             five_hour,
             seven_day,
             scoped: Vec::new(),
+            extra: None,
             source: Source::Estimate,
             taken_at: now,
         }
@@ -527,15 +529,9 @@ fn window(tenths: Option<u64>, resets_at: Option<i64>, capacity: Option<f64>) ->
     match (capacity, tenths) {
         (Some(cap), t) => {
             let percent = t.unwrap_or(0) as f64 / cap * 100.0;
-            Some(Window {
-                used: Used::Percent(percent),
-                resets_at,
-            })
+            Some(Window::percent(percent, resets_at))
         }
-        (None, Some(t)) => Some(Window {
-            used: Used::Tokens((t + 5) / 10),
-            resets_at,
-        }),
+        (None, Some(t)) => Some(Window::tokens((t + 5) / 10, resets_at)),
         (None, None) => None,
     }
 }
@@ -727,6 +723,7 @@ mod tests {
             five_hour: five.map(|(p, r)| Window::percent(p, r)),
             seven_day: seven.map(|(p, r)| Window::percent(p, r)),
             scoped: Vec::new(),
+            extra: None,
             source: Source::Stdin,
             taken_at,
         }

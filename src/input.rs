@@ -110,6 +110,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
         five_hour,
         seven_day,
         scoped: Vec::new(),
+        extra: None,
         source: Source::Stdin,
         taken_at: now,
     });
@@ -213,7 +214,9 @@ mod tests {
         let samples: Vec<Vec<u8>> =
             std::fs::read_dir(format!("{}/fixtures", env!("CARGO_MANIFEST_DIR")))
                 .unwrap()
-                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_file())
+                .map(|p| std::fs::read(p).unwrap())
                 .collect();
         for i in 0..4000 {
             let bytes = if i % 2 == 0 {

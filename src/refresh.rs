@@ -14,7 +14,7 @@ use crate::credentials::{self, Lookup};
 use crate::endpoint::{self, Outcome};
 use crate::estimate;
 use crate::store::{self, Entry, FileLock, Health};
-use crate::usage::{Problem, Snapshot, Source};
+use crate::usage::{self, Problem, Snapshot};
 
 /// A start marker older than this belongs to a worker that died: it no longer blocks a spawn.
 const MARKER_EXPIRY_S: i64 = 60;
@@ -57,6 +57,9 @@ pub struct Due<'a> {
     pub snapshot: Option<&'a Snapshot>,
     pub estimate: Option<&'a Snapshot>,
     pub in_backoff: bool,
+    /// The newest endpoint reading: stdin never carries per-model windows or extra usage, so
+    /// those are renewed from the endpoint even while stdin keeps the main windows fresh.
+    pub detail_at: Option<i64>,
 }
 
 impl<'a> Due<'a> {
@@ -65,12 +68,17 @@ impl<'a> Due<'a> {
             snapshot: live.or(entry.and_then(|e| e.snapshot.as_ref())),
             estimate: entry.and_then(|e| e.estimate.as_ref()),
             in_backoff: entry.is_some_and(|e| e.health.in_backoff(now)),
+            detail_at: entry.and_then(|e| e.health.last_success),
         }
     }
 
-    /// Whether the endpoint should be asked.
-    pub fn oauth(&self, now: i64, ttl: i64, offline: bool) -> bool {
-        !offline && !self.in_backoff && snapshot_age(self.snapshot, now) > ttl
+    /// Whether the endpoint should be asked: the numbers are older than `ttl`, or the endpoint's
+    /// own last answer is older than `detail_ttl`.
+    pub fn oauth(&self, now: i64, ttl: i64, detail_ttl: i64, offline: bool) -> bool {
+        let detail_old = self
+            .detail_at
+            .is_none_or(|t| now.saturating_sub(t) > detail_ttl);
+        !offline && !self.in_backoff && (snapshot_age(self.snapshot, now) > ttl || detail_old)
     }
 
     /// Whether the transcripts should be scanned: to estimate, when authoritative numbers are
@@ -90,7 +98,7 @@ impl<'a> Due<'a> {
 /// `ccmeter refresh` detached and return at once. Errors are swallowed: the line comes first.
 pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, live: Option<&Snapshot>, now: i64) {
     let due = Due::of(entry, live, now);
-    let due = due.oauth(now, config.ttl, config.offline)
+    let due = due.oauth(now, config.ttl, config.detail_ttl, config.offline)
         || due.estimate(now, config.ttl, config.stale_after);
     if !due || !claim_marker(&config.store.sidecar("refresh.started")) {
         return;
@@ -209,7 +217,7 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     let ask_endpoint = if forced {
         !config.offline && !entry.as_ref().is_some_and(|e| e.health.in_backoff(now))
     } else {
-        Due::of(entry.as_ref(), None, now).oauth(now, config.ttl, config.offline)
+        Due::of(entry.as_ref(), None, now).oauth(now, config.ttl, config.detail_ttl, config.offline)
     };
     if config.offline {
         out.lines
@@ -267,13 +275,9 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
         h.last_attempt = Some(now);
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
-                // A stdin reading taken while we were asking is newer than our answer: keep it.
-                if e.snapshot
-                    .as_ref()
-                    .is_none_or(|s| s.source != Source::Stdin || s.taken_at <= snap.taken_at)
-                {
-                    e.snapshot = Some(snap.clone());
-                }
+                // Per window, the newer reading wins: a stdin reading taken while we were
+                // asking is newer than our answer for the windows it has.
+                e.snapshot = Some(usage::merge(e.snapshot.as_ref(), snap));
                 *h = Health {
                     last_attempt: Some(now),
                     last_success: Some(now),
@@ -353,7 +357,7 @@ fn describe(s: &Snapshot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::Window;
+    use crate::usage::{Source, Window};
 
     const NOW: i64 = 1_795_000_000;
 
@@ -374,6 +378,7 @@ mod tests {
             five_hour: Some(Window::percent(1.0, None)),
             seven_day: None,
             scoped: vec![],
+            extra: None,
             source,
             taken_at: NOW - age,
         };
@@ -389,10 +394,11 @@ mod tests {
                 snapshot: s.as_ref(),
                 estimate: e.as_ref(),
                 in_backoff: b,
+                detail_at: Some(NOW),
             };
             (
-                d.oauth(NOW, 180, false),
-                d.oauth(NOW, 180, true),
+                d.oauth(NOW, 180, 900, false),
+                d.oauth(NOW, 180, 900, true),
                 d.estimate(NOW, 180, 600),
             )
         };
@@ -417,13 +423,19 @@ mod tests {
         assert!(!check(due(Some(10), Some(1800), false)).2);
         assert!(check(due(Some(10), Some(1801), false)).2);
         // A live stdin reading counts as fresh even before it is stored.
-        let entry = Entry {
+        let mut entry = Entry {
             snapshot: Some(snap(5000, Source::Oauth)),
             ..Entry::default()
         };
+        entry.health.last_success = Some(NOW - 900);
         let live = snap(0, Source::Stdin);
-        assert!(!Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, false));
-        assert!(Due::of(Some(&entry), None, NOW).oauth(NOW, 180, false));
+        assert!(!Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, 900, false));
+        assert!(Due::of(Some(&entry), None, NOW).oauth(NOW, 180, 900, false));
+        // ... but while stdin is live, the endpoint is still asked for what only it knows once
+        // its own last answer is older than the detail TTL.
+        entry.health.last_success = Some(NOW - 901);
+        assert!(Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, 900, false));
+        assert!(!Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, 900, true));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::report::Report;
-use crate::usage::{Problem, Source, Used, Window, format_rfc3339};
+use crate::usage::{Problem, Severity, Snapshot, Source, Used, Window, format_rfc3339};
 
 /// How colour is written, if at all. Each target escapes differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,30 +136,26 @@ fn value_text(window: Option<&Window>, now: i64) -> String {
     }
 }
 
-/// The window whose reset matters: highest percentage (5h on ties), ignoring windows that
-/// already reset; with token-only estimates, the first window that knows its reset.
-fn binding<'a>(windows: &[&'a Window], now: i64) -> Option<&'a Window> {
-    let live = windows.iter().copied().filter(|w| !w.has_reset(now));
-    let mut best: Option<(&Window, f64)> = None;
-    for w in live.clone() {
-        if let Some(p) = w.display_percent()
-            && best.is_none_or(|(_, bp)| p > bp)
-        {
-            best = Some((w, p));
-        }
-    }
-    best.map(|(w, _)| w)
-        .or_else(|| live.into_iter().find(|w| w.resets_at.is_some()))
+fn reset_text(report: &Report) -> Option<String> {
+    let at = report.shown().binding?.resets_at?;
+    (at > report.now).then(|| fmt_until(at - report.now))
 }
 
-fn reset_text(report: &Report) -> Option<String> {
-    let s = report.snapshot.as_ref()?;
-    let windows: Vec<&Window> = [s.five_hour.as_ref(), s.seven_day.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    let at = binding(&windows, report.now)?.resets_at?;
-    (at > report.now).then(|| fmt_until(at - report.now))
+/// ` · extra $12.34/$50` when the line shows extra usage.
+fn extra_text(report: &Report) -> Option<String> {
+    Some(format!("extra {}", report.shown().extra?.spent_text()?))
+}
+
+/// The colour of a window's number: the endpoint's own grading when it sent one, else the
+/// thresholds applied to the number as shown (49.6 reads "50%" and must not be green).
+fn colour_of(w: &Window, now: i64) -> Option<Colour> {
+    let p = w.live_percent(now)?;
+    Some(match w.severity {
+        Some(Severity::Normal) => Colour::Green,
+        Some(Severity::Warning) => Colour::Yellow,
+        Some(Severity::Critical) => Colour::Red,
+        None => Colour::for_percent(f64::from(round_percent(p))),
+    })
 }
 
 /// The parenthesised remarks: age, problem, note — or why there is nothing to show.
@@ -185,27 +181,26 @@ fn remarks(report: &Report) -> Vec<String> {
 /// The status line: `5h 42% · 7d 18% ↻2h13m`, plus remarks in parentheses.
 pub fn line(report: &Report, style: Style) -> String {
     let now = report.now;
-    let snap = report.snapshot.as_ref();
-    let tilde = if snap.is_some_and(|s| s.source == Source::Estimate) {
-        "~"
-    } else {
-        ""
-    };
-    let mut segments = Vec::new();
+    let shown = report.shown();
     let windows = [
-        ("5h", snap.and_then(|s| s.five_hour.as_ref())),
-        ("7d", snap.and_then(|s| s.seven_day.as_ref())),
+        ("5h", shown.five_hour),
+        ("7d", shown.seven_day),
+        (
+            shown.model.map_or("", |m| m.name.as_str()),
+            shown.model.map(|m| &m.window),
+        ),
     ];
+    let mut segments = Vec::new();
     for (label, window) in windows {
         let Some(w) = window else { continue };
-        let text = format!("{tilde}{label} {}", value_text(Some(w), now));
-        segments.push(match w.display_percent() {
-            Some(p) if !w.has_reset(now) => {
-                // Colour follows the number shown: 49.6 reads "50%" and must not be green.
-                let shown = f64::from(round_percent(p));
-                paint(style, Colour::for_percent(shown), &escape(style, &text))
-            }
-            _ => escape(style, &text),
+        let tilde = if report.is_estimate(w) { "~" } else { "" };
+        let text = escape(
+            style,
+            &format!("{tilde}{label} {}", value_text(Some(w), now)),
+        );
+        segments.push(match colour_of(w, now) {
+            Some(colour) => paint(style, colour, &text),
+            None => text,
         });
     }
     if segments.is_empty() {
@@ -215,6 +210,9 @@ pub fn line(report: &Report, style: Style) -> String {
     if let Some(reset) = reset_text(report) {
         out.push_str(" ↻");
         out.push_str(&reset);
+    }
+    if let Some(extra) = extra_text(report) {
+        out.push_str(&escape(style, &format!(" · {extra}")));
     }
     let parts = remarks(report);
     if !parts.is_empty() {
@@ -236,8 +234,11 @@ fn rfc3339(t: i64) -> Value {
     format_rfc3339(t).map_or(Value::Null, Value::String)
 }
 
-fn window_json(w: Option<&Window>, now: i64) -> Value {
-    let Some(w) = w else { return Value::Null };
+fn window_json(snap: Option<&Snapshot>, w: Option<&Window>, now: i64) -> Value {
+    let (Some(snap), Some(w)) = (snap, w) else {
+        return Value::Null;
+    };
+    let stamp = snap.stamp_of(w);
     let reset = w.has_reset(now);
     let (percent, raw, tokens) = match w.used {
         Used::Percent(p) if !reset => (json!(round_percent(p)), json!(p), Value::Null),
@@ -250,6 +251,24 @@ fn window_json(w: Option<&Window>, now: i64) -> Value {
         "tokens": tokens,
         "resets_at": w.resets_at.map_or(Value::Null, rfc3339),
         "reset": reset,
+        "severity": w.severity.map(Severity::as_str),
+        "source": stamp.source.as_str(),
+        "taken_at": rfc3339(stamp.taken_at),
+    })
+}
+
+fn extra_json(snap: Option<&Snapshot>) -> Value {
+    let Some(e) = snap.and_then(|s| s.extra.as_ref()) else {
+        return Value::Null;
+    };
+    // Major units, rounded to the cent: 1234 minor units are 12.34.
+    let money = |a: Option<f64>| a.map(|a| (a * 100.0).round() / 100.0);
+    json!({
+        "enabled": e.enabled,
+        "spent": money(e.spent),
+        "limit": money(e.limit),
+        "percent": e.percent,
+        "currency": e.currency,
     })
 }
 
@@ -266,14 +285,18 @@ pub fn state(report: &Report) -> &'static str {
 pub fn json(report: &Report) -> String {
     let snap = report.snapshot.as_ref();
     let now = report.now;
+    let shown = report.shown();
     let scoped: Vec<Value> = snap
         .map(|s| {
             s.scoped
                 .iter()
                 .map(|sw| {
-                    let mut v = window_json(Some(&sw.window), now);
+                    let mut v = window_json(snap, Some(&sw.window), now);
                     if let Value::Object(o) = &mut v {
                         o.insert("name".into(), json!(sw.name));
+                        o.insert("is_active".into(), json!(sw.is_active));
+                        let on_line = shown.model.is_some_and(|m| std::ptr::eq(m, sw));
+                        o.insert("shown".into(), json!(on_line));
                     }
                     v
                 })
@@ -284,12 +307,13 @@ pub fn json(report: &Report) -> String {
         .problem
         .map(|p| problem_text(p, report.retry_at.map(|t| t - now)));
     let v = json!({
-        "five_hour": window_json(snap.and_then(|s| s.five_hour.as_ref()), now),
-        "seven_day": window_json(snap.and_then(|s| s.seven_day.as_ref()), now),
+        "five_hour": window_json(snap, snap.and_then(|s| s.five_hour.as_ref()), now),
+        "seven_day": window_json(snap, snap.and_then(|s| s.seven_day.as_ref()), now),
         "scoped": scoped,
+        "extra": extra_json(snap),
         "source": snap.map(|s| s.source.as_str()),
         "estimate": snap.is_some_and(|s| s.source == Source::Estimate),
-        "taken_at": snap.map_or(Value::Null, |s| rfc3339(s.taken_at)),
+        "taken_at": report.oldest_shown_at().map_or(Value::Null, rfc3339),
         "age_s": report.age(),
         "stale": report.is_stale(),
         "state": state(report),
@@ -305,13 +329,11 @@ pub fn json(report: &Report) -> String {
 pub fn template(report: &Report, tpl: &str) -> String {
     let snap = report.snapshot.as_ref();
     let now = report.now;
-    let tilde = if snap.is_some_and(|s| s.source == Source::Estimate) {
-        "~"
-    } else {
-        ""
-    };
     let value = |w: Option<&Window>| match w {
-        Some(_) => format!("{tilde}{}", value_text(w, now)),
+        Some(win) => {
+            let tilde = if report.is_estimate(win) { "~" } else { "" };
+            format!("{tilde}{}", value_text(w, now))
+        }
         None => "--".into(),
     };
     let mut out = String::with_capacity(tpl.len() + 32);
@@ -328,6 +350,14 @@ pub fn template(report: &Report, tpl: &str) -> String {
             "5h" => Some(value(snap.and_then(|s| s.five_hour.as_ref()))),
             "7d" => Some(value(snap.and_then(|s| s.seven_day.as_ref()))),
             "reset" => Some(reset_text(report).unwrap_or_default()),
+            "model" => Some(
+                report
+                    .shown()
+                    .model
+                    .map(|m| format!("{} {}", m.name, value(Some(&m.window))))
+                    .unwrap_or_default(),
+            ),
+            "extra" => Some(extra_text(report).unwrap_or_default()),
             "age" => Some(report.age().map(fmt_age).unwrap_or_default()),
             "stale" => Some(if report.is_stale() {
                 report
@@ -361,7 +391,7 @@ pub fn template(report: &Report, tpl: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::{ScopedWindow, Snapshot};
+    use crate::usage::{Extra, ScopedWindow};
 
     const NOW: i64 = 1_795_000_000;
 
@@ -387,6 +417,7 @@ mod tests {
             five_hour: w(five),
             seven_day: w(seven),
             scoped: vec![],
+            extra: None,
             source,
             taken_at: NOW - age,
         }
@@ -475,10 +506,8 @@ mod tests {
             Some((12.0, 86_400)),
         )));
         let mut tokens = report(Some(snap(Source::Estimate, 0, None, None)));
-        tokens.snapshot.as_mut().unwrap().five_hour = Some(Window {
-            used: Used::Tokens(1_234_567),
-            resets_at: Some(NOW + 7980),
-        });
+        tokens.snapshot.as_mut().unwrap().five_hour =
+            Some(Window::tokens(1_234_567, Some(NOW + 7980)));
         let mut limited = stale.clone();
         limited.problem = Some(Problem::RateLimited);
         limited.retry_at = Some(NOW + 300);
@@ -488,6 +517,54 @@ mod tests {
         no_plan.problem = Some(Problem::NoPlanLimits);
         let mut noted = fresh.clone();
         noted.note = Some("unknown argument --bogus".into());
+        let fable = |p: f64, severity| {
+            let mut w = Window::percent(p, Some(NOW + 2 * 86_400 + 3600));
+            w.severity = severity;
+            ScopedWindow {
+                name: "fable".into(),
+                window: w,
+                is_active: true,
+            }
+        };
+        let mut model_binds = snap(
+            Source::Oauth,
+            0,
+            Some((2.0, 3 * 3600 + 13 * 60)),
+            Some((59.0, 4 * 86_400)),
+        );
+        model_binds
+            .scoped
+            .push(fable(100.0, Some(Severity::Critical)));
+        let model_binds = report(Some(model_binds));
+        let mut model_below_week = model_binds.clone();
+        model_below_week.snapshot.as_mut().unwrap().scoped[0]
+            .window
+            .used = Used::Percent(40.0);
+        let mut spending = snap(
+            Source::Oauth,
+            0,
+            Some((100.0, 25 * 60)),
+            Some((62.0, 4 * 86_400)),
+        );
+        spending.extra = Some(Extra {
+            enabled: true,
+            spent: Some(12.34),
+            limit: Some(50.0),
+            percent: Some(24.68),
+            currency: "USD".into(),
+            at: None,
+        });
+        let spending = report(Some(spending));
+        // Claude Code sent only five_hour just now; the 7d and the model window are 20 min old.
+        let mut merged = snap(
+            Source::Oauth,
+            20 * 60,
+            Some((10.0, 3600)),
+            Some((40.0, 4 * 86_400)),
+        );
+        merged.scoped.push(fable(95.0, None));
+        let live = snap(Source::Stdin, 0, Some((42.0, 2 * 3600)), None);
+        let merged = report(Some(crate::usage::merge(Some(&merged), &live)));
         let cases = [
             ("fresh", fresh),
             ("stale", stale),
@@ -501,10 +578,34 @@ mod tests {
             ("no_plan_limits", no_plan),
             ("no_data", report(None)),
             ("bad_argument", noted),
+            ("model_binds", model_binds),
+            ("model_below_7d", model_below_week),
+            ("extra_spending", spending),
+            ("merged_ages", merged),
         ];
         let text: Vec<String> = cases
             .iter()
             .map(|(name, r)| format!("{name:16} {}", line(r, Style::Plain)))
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn severity_colours_endpoint_rows_thresholds_the_rest() {
+        let mut s = snap(Source::Oauth, 0, Some((85.0, 600)), Some((30.0, 86_400)));
+        // The endpoint graded a 30 % week "warning": its grading wins over the thresholds.
+        s.seven_day.as_mut().unwrap().severity = Some(Severity::Warning);
+        let mut opus = Window::percent(91.0, Some(NOW + 86_400));
+        opus.severity = Some(Severity::Critical);
+        s.scoped.push(ScopedWindow {
+            name: "opus#%".into(),
+            window: opus,
+            is_active: false,
+        });
+        let r = report(Some(s));
+        let text: Vec<String> = [Style::Ansi, Style::Tmux, Style::Zsh]
+            .iter()
+            .map(|st| format!("{:?}", line(&r, *st)))
             .collect();
         insta::assert_snapshot!(text.join("\n"));
     }
@@ -527,9 +628,25 @@ mod tests {
     #[test]
     fn json_and_template() {
         let mut s = snap(Source::Oauth, 900, Some((61.4, 7980)), Some((23.0, -1)));
+        let mut opus = Window::percent(91.0, Some(NOW + 86_400));
+        opus.severity = Some(Severity::Warning);
         s.scoped.push(ScopedWindow {
-            name: "7d opus".into(),
-            window: Window::percent(91.0, Some(NOW + 86_400)),
+            name: "opus".into(),
+            window: opus,
+            is_active: true,
+        });
+        s.scoped.push(ScopedWindow {
+            name: "sonnet".into(),
+            window: Window::percent(4.0, Some(NOW + 86_400)),
+            is_active: false,
+        });
+        s.extra = Some(Extra {
+            enabled: true,
+            spent: Some(12.34),
+            limit: Some(50.0),
+            percent: Some(24.68),
+            currency: "EUR".into(),
+            at: None,
         });
         let mut r = report(Some(s));
         r.problem = Some(Problem::RateLimited);
@@ -541,7 +658,13 @@ mod tests {
                 &r,
                 "{5h}|{7d}|{reset}|{age}|{stale}|{source}|{state}|{error}|{nope}|{"
             ),
-            "61%|--|2h13m|15m|15m ago|oauth|rate_limited|rate-limited, retry 5m|{nope}|{"
+            "61%|--|24h|15m|15m ago|oauth|rate_limited|rate-limited, retry 5m|{nope}|{"
+        );
+        assert_eq!(template(&r, "[{model}][{extra}]"), "[opus 91%][]");
+        r.snapshot.as_mut().unwrap().extra.as_mut().unwrap().percent = Some(50.0);
+        assert_eq!(
+            template(&r, "[{model}][{extra}]"),
+            "[opus 91%][extra €12.34/€50]"
         );
         assert_eq!(
             template(&report(None), "{5h} {source} {state}"),

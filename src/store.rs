@@ -311,6 +311,7 @@ mod tests {
             five_hour: Some(Window::percent(42.0, Some(NOW + 3600))),
             seven_day: None,
             scoped: vec![],
+            extra: None,
             source: Source::Stdin,
             taken_at,
         }

@@ -24,6 +24,14 @@ pub struct Window {
     pub used: Used,
     /// Unix seconds; `None` when the source did not say.
     pub resets_at: Option<i64>,
+    /// The endpoint's own grading of this row (`limits[].severity`), which colours it: a client
+    /// never grades a row the server already graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// The reading this number came from, when it differs from the snapshot's own (a merged
+    /// snapshot stamps every window, so each keeps its own age). `None`: the snapshot's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Stamp>,
 }
 
 impl Window {
@@ -31,6 +39,17 @@ impl Window {
         Window {
             used: Used::Percent(percent),
             resets_at,
+            severity: None,
+            at: None,
+        }
+    }
+
+    pub fn tokens(tokens: u64, resets_at: Option<i64>) -> Window {
+        Window {
+            used: Used::Tokens(tokens),
+            resets_at,
+            severity: None,
+            at: None,
         }
     }
 
@@ -47,13 +66,110 @@ impl Window {
             Used::Tokens(_) => None,
         }
     }
+
+    /// The percentage if it is still current: `None` for token counts and reset windows.
+    pub fn live_percent(&self, now: i64) -> Option<f64> {
+        if self.has_reset(now) {
+            return None;
+        }
+        self.display_percent()
+    }
+
+    /// Same number and reset, whoever read it when.
+    pub fn same_numbers(&self, other: &Window) -> bool {
+        self.used == other.used && self.resets_at == other.resets_at
+    }
 }
 
-/// A window the endpoint reports for one model only (e.g. weekly Opus).
+/// When and by whom a number was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub source: Source,
+    /// Unix seconds.
+    pub taken_at: i64,
+}
+
+/// The endpoint's grading of a `limits[]` row, for a meter's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Normal,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    /// Unknown gradings are no grading: thresholds colour the row instead.
+    fn parse(v: &Value) -> Option<Severity> {
+        match v.as_str()?.trim().to_ascii_lowercase().as_str() {
+            "normal" | "ok" | "low" | "none" => Some(Severity::Normal),
+            "warning" | "warn" | "elevated" => Some(Severity::Warning),
+            "critical" | "exceeded" | "limited" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Normal => "normal",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A weekly window the endpoint reports for one model (or surface) only, e.g. Opus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopedWindow {
+    /// Short display name: lower-case, spaces as `-`, at most 12 characters (`opus`, `fable`).
     pub name: String,
     pub window: Window,
+    /// The endpoint's headline pick (`limits[].is_active`): breaks ties for the binding window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_active: bool,
+}
+
+/// Extra usage (pay-as-you-go credits once a plan limit is hit), in major units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extra {
+    pub enabled: bool,
+    /// Spent this month, e.g. 12.34.
+    pub spent: Option<f64>,
+    /// The monthly cap, when there is one.
+    pub limit: Option<f64>,
+    /// The month's utilization, already a percentage.
+    pub percent: Option<f64>,
+    /// ISO 4217 code, upper-case (`USD` when the endpoint did not say).
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Stamp>,
+}
+
+impl Extra {
+    /// `$12.34`, `€50`, `12.34 CHF`: two decimals, dropped when whole.
+    pub fn money(&self, amount: f64) -> String {
+        let cents = (amount * 100.0).round();
+        let number = if cents % 100.0 == 0.0 {
+            format!("{}", (cents / 100.0) as i64)
+        } else {
+            format!("{:.2}", cents / 100.0)
+        };
+        match self.currency.as_str() {
+            "USD" => format!("${number}"),
+            "EUR" => format!("€{number}"),
+            "GBP" => format!("£{number}"),
+            code => format!("{number} {code}"),
+        }
+    }
+
+    /// `$12.34/$50`, or `$12.34` without a monthly cap.
+    pub fn spent_text(&self) -> Option<String> {
+        let spent = self.money(self.spent?);
+        Some(match self.limit {
+            Some(limit) => format!("{spent}/{}", self.money(limit)),
+            None => spent,
+        })
+    }
 }
 
 /// Where a snapshot came from, in order of authority.
@@ -75,30 +191,118 @@ impl Source {
     }
 }
 
-/// Usage at one moment from one source.
+/// Usage as read at one moment from one source, or, once [`merge`]d, the newest known number of
+/// every window, each stamped with its own reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub five_hour: Option<Window>,
     pub seven_day: Option<Window>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scoped: Vec<ScopedWindow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Extra>,
+    /// Of the newest reading in it.
     pub source: Source,
-    /// Unix seconds.
+    /// Unix seconds, of the newest reading in it.
     pub taken_at: i64,
 }
 
 impl Snapshot {
+    /// A reading with nothing in it yet.
+    pub fn new(source: Source, taken_at: i64) -> Snapshot {
+        Snapshot {
+            five_hour: None,
+            seven_day: None,
+            scoped: Vec::new(),
+            extra: None,
+            source,
+            taken_at,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.five_hour.is_none() && self.seven_day.is_none() && self.scoped.is_empty()
     }
 
-    /// Same numbers, whenever they were taken.
-    pub fn same_numbers(&self, other: &Snapshot) -> bool {
-        self.five_hour == other.five_hour
-            && self.seven_day == other.seven_day
-            && self.scoped == other.scoped
-            && self.source == other.source
+    /// The snapshot's own reading, which every unstamped number in it comes from.
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            source: self.source,
+            taken_at: self.taken_at,
+        }
     }
+
+    /// Where and when this window's number was read.
+    pub fn stamp_of(&self, w: &Window) -> Stamp {
+        w.at.unwrap_or_else(|| self.stamp())
+    }
+
+    /// The same numbers with every window and the extra-usage part stamped explicitly, so they
+    /// keep their own reading time when merged with others.
+    fn stamped(&self) -> Snapshot {
+        let stamp = self.stamp();
+        let mut s = self.clone();
+        let pin = |w: &mut Window| w.at = Some(w.at.unwrap_or(stamp));
+        s.five_hour.iter_mut().for_each(pin);
+        s.seven_day.iter_mut().for_each(pin);
+        s.scoped.iter_mut().for_each(|sw| pin(&mut sw.window));
+        if let Some(e) = &mut s.extra {
+            e.at = Some(e.at.unwrap_or(stamp));
+        }
+        s
+    }
+
+    /// When the endpoint last supplied the parts only it knows (per-model windows, extra usage).
+    pub fn detail_at(&self) -> Option<i64> {
+        let from_oauth = |st: Stamp| (st.source == Source::Oauth).then_some(st.taken_at);
+        let windows = self.scoped.iter().map(|sw| self.stamp_of(&sw.window));
+        let extra = self.extra.iter().map(|e| e.at.unwrap_or(self.stamp()));
+        let mains = [self.five_hour.as_ref(), self.seven_day.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|w| self.stamp_of(w));
+        windows
+            .chain(extra)
+            .chain(mains)
+            .filter_map(from_oauth)
+            .max()
+    }
+}
+
+/// Folds a new reading into what was known (never lose a number). Each of the 5-hour and 7-day
+/// windows is taken from the newer of the two readings that has it, keeping that reading's own
+/// time: a stdin reading that lacks `seven_day` leaves the stored one alone, and an endpoint
+/// answer that arrives after a fresher stdin reading does not overwrite it. Per-model windows
+/// and extra usage exist only in endpoint readings, so only a newer endpoint reading replaces
+/// them (as a whole: a model the endpoint no longer lists is gone).
+pub fn merge(old: Option<&Snapshot>, new: &Snapshot) -> Snapshot {
+    let new = new.stamped();
+    let Some(old) = old else { return new };
+    let old = old.stamped();
+    let at = |w: &Option<Window>| w.and_then(|w| w.at).map_or(i64::MIN, |s| s.taken_at);
+    let pick = |o: Option<Window>, n: Option<Window>| match (o, n) {
+        (Some(o), Some(n)) => Some(if at(&Some(o)) > at(&Some(n)) { o } else { n }),
+        (o, n) => n.or(o),
+    };
+    let mut merged = Snapshot {
+        five_hour: pick(old.five_hour, new.five_hour),
+        seven_day: pick(old.seven_day, new.seven_day),
+        scoped: old.scoped.clone(),
+        extra: old.extra.clone(),
+        source: new.source,
+        taken_at: new.taken_at,
+    };
+    let new_detail_is_newer =
+        new.source == Source::Oauth && old.detail_at().is_none_or(|t| t <= new.taken_at);
+    if new_detail_is_newer {
+        merged.scoped = new.scoped;
+        merged.extra = new.extra;
+    }
+    if old.taken_at > new.taken_at {
+        merged.source = old.source;
+        merged.taken_at = old.taken_at;
+    }
+    merged
 }
 
 /// Why newer numbers could not be had. Each has a short text for the line and a longer one
@@ -206,6 +410,8 @@ pub fn lenient_time(v: &Value) -> Option<i64> {
 }
 
 /// What a usage endpoint body says.
+// One value per request, moved once: boxing the snapshot would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndpointUsage {
     Windows(Snapshot),
@@ -213,58 +419,155 @@ pub enum EndpointUsage {
     NoPlanLimits,
 }
 
-/// Parses a 200 body of `/api/oauth/usage`: flat windows (`five_hour`, `seven_day`, per-model
-/// `seven_day_*`) and/or `limits[]`. `None` when the body is not a JSON object at all.
+/// The flat per-model keys that really are model windows. Other `seven_day_*` keys
+/// (`seven_day_oauth_apps`, code names) are not.
+const FLAT_MODEL_KEYS: [(&str, &str); 2] =
+    [("seven_day_opus", "opus"), ("seven_day_sonnet", "sonnet")];
+
+/// A model's (or surface's) display name as the line shows it: lower-case, spaces as `-`, at
+/// most 12 characters. An id such as `claude-opus-4-1` stands in for a missing display name by
+/// its family word.
+pub fn short_name(display: Option<&str>, id: Option<&str>) -> Option<String> {
+    let from_id = || {
+        let id = id?.trim().to_ascii_lowercase();
+        let id = id.strip_prefix("claude-").unwrap_or(&id).to_string();
+        id.split('-')
+            .find(|part| !part.is_empty() && !part.starts_with(|c: char| c.is_ascii_digit()))
+            .map(String::from)
+    };
+    let raw = display
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_lowercase)
+        .or_else(from_id)?;
+    let name: String = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(12)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The name of a `weekly_scoped` row: its model's, else its surface's.
+fn scope_name(scope: &Value) -> Option<String> {
+    let named = |v: Option<&Value>| -> Option<String> {
+        let v = v?;
+        if let Some(s) = v.as_str() {
+            return short_name(Some(s), None);
+        }
+        short_name(
+            v.get("display_name").and_then(Value::as_str),
+            v.get("id").and_then(Value::as_str),
+        )
+    };
+    named(scope.get("model")).or_else(|| named(scope.get("surface")))
+}
+
+/// A percentage the endpoint sent: finite and not negative (values above 100 happen).
+fn percent_value(v: Option<&Value>) -> Option<f64> {
+    v.and_then(lenient_f64).filter(|p| *p >= 0.0)
+}
+
+/// `extra_usage`: amounts arrive in the currency's minor units (`decimal_places`, 2 when
+/// absent). Anything implausible leaves that part out rather than showing a wrong amount.
+fn parse_extra(v: &Value) -> Option<Extra> {
+    let o = v.as_object()?;
+    let enabled = match o.get("is_enabled")? {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+        _ => return None,
+    };
+    let places = match o.get("decimal_places") {
+        None | Some(Value::Null) => 2,
+        Some(v) => match lenient_f64(v) {
+            Some(p) if (0.0..=4.0).contains(&p) && p.fract() == 0.0 => p as i32,
+            _ => return None,
+        },
+    };
+    let currency = match o.get("currency") {
+        None | Some(Value::Null) => "USD".to_string(),
+        Some(Value::String(c)) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            c.to_ascii_uppercase()
+        }
+        Some(_) => return None,
+    };
+    let scale = 10f64.powi(places);
+    // A month of credits beyond a billion is not a reading, it is garbage.
+    let amount = |k: &str| {
+        lenient_f64(o.get(k)?)
+            .filter(|a| (0.0..1e11).contains(a))
+            .map(|a| a / scale)
+    };
+    Some(Extra {
+        enabled,
+        spent: amount("used_credits"),
+        limit: amount("monthly_limit").filter(|l| *l > 0.0),
+        percent: percent_value(o.get("utilization")).filter(|p| *p <= 10_000.0),
+        currency,
+        at: None,
+    })
+}
+
+/// Parses a 200 body of `/api/oauth/usage`: flat windows (`five_hour`, `seven_day`,
+/// `seven_day_opus`/`seven_day_sonnet`) and/or `limits[]`, plus `extra_usage`. `limits[]` rows
+/// win over flat keys (their severity belongs with their number), and when `limits[]` is there
+/// the flat model keys are ignored, so a model is never listed twice. `None` when the body is
+/// not a JSON object at all.
 pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object()?;
     let flat = |w: &Value| -> Option<Window> {
         let o = w.as_object()?;
-        let p = lenient_f64(o.get("utilization")?)?;
+        let p = percent_value(o.get("utilization"))?;
         Some(Window::percent(
             p,
             o.get("resets_at").and_then(lenient_time),
         ))
     };
-    let mut snap = Snapshot {
-        five_hour: obj.get("five_hour").and_then(flat),
-        seven_day: obj.get("seven_day").and_then(flat),
-        scoped: Vec::new(),
-        source: Source::Oauth,
-        taken_at: now,
-    };
-    for (key, w) in obj {
-        if let Some(model) = key.strip_prefix("seven_day_")
-            && let Some(window) = flat(w)
-        {
-            snap.scoped.push(ScopedWindow {
-                name: format!("7d {model}"),
-                window,
-            });
+    let mut snap = Snapshot::new(Source::Oauth, now);
+    snap.five_hour = obj.get("five_hour").and_then(flat);
+    snap.seven_day = obj.get("seven_day").and_then(flat);
+    snap.extra = obj.get("extra_usage").and_then(parse_extra);
+    match obj.get("limits").and_then(Value::as_array) {
+        Some(limits) => {
+            for l in limits {
+                let Some(p) = percent_value(l.get("percent")) else {
+                    continue;
+                };
+                let mut w = Window::percent(p, l.get("resets_at").and_then(lenient_time));
+                w.severity = l.get("severity").and_then(Severity::parse);
+                match l.get("kind").and_then(Value::as_str) {
+                    Some("session") => snap.five_hour = Some(w),
+                    Some("weekly_all") => snap.seven_day = Some(w),
+                    Some("weekly_scoped") => {
+                        let Some(name) = l.get("scope").and_then(scope_name) else {
+                            continue;
+                        };
+                        if snap.scoped.iter().any(|s| s.name == name) {
+                            continue;
+                        }
+                        snap.scoped.push(ScopedWindow {
+                            name,
+                            window: w,
+                            is_active: l.get("is_active").and_then(Value::as_bool) == Some(true),
+                        });
+                    }
+                    _ => {}
+                }
+            }
         }
-    }
-    if let Some(limits) = obj.get("limits").and_then(Value::as_array) {
-        for l in limits {
-            let Some(p) = l.get("percent").and_then(lenient_f64) else {
-                continue;
-            };
-            let w = Window::percent(p, l.get("resets_at").and_then(lenient_time));
-            match l.get("kind").and_then(Value::as_str) {
-                Some("session") => snap.five_hour = snap.five_hour.or(Some(w)),
-                Some("weekly_all") => snap.seven_day = snap.seven_day.or(Some(w)),
-                Some("weekly_scoped") => {
-                    let model = l
-                        .pointer("/scope/model/display_name")
-                        .or_else(|| l.pointer("/scope/model/id"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("scoped");
-                    let model = model.to_lowercase();
+        None => {
+            for (key, name) in FLAT_MODEL_KEYS {
+                if let Some(window) = obj.get(key).and_then(flat) {
                     snap.scoped.push(ScopedWindow {
-                        name: format!("7d {model}"),
-                        window: w,
+                        name: name.to_string(),
+                        window,
+                        is_active: false,
                     });
                 }
-                _ => {}
             }
         }
     }
@@ -298,7 +601,7 @@ mod tests {
         );
         assert_eq!(s.seven_day.unwrap().used, Used::Percent(23.0));
         assert_eq!(s.scoped.len(), 1);
-        assert_eq!(s.scoped[0].name, "7d sonnet");
+        assert_eq!(s.scoped[0].name, "sonnet");
         assert_eq!(s.source, Source::Oauth);
     }
 
@@ -309,7 +612,7 @@ mod tests {
         };
         assert_eq!(s.five_hour.unwrap().used, Used::Percent(12.0));
         assert_eq!(s.seven_day.unwrap().used, Used::Percent(48.0));
-        assert_eq!(s.scoped[0].name, "7d opus");
+        assert_eq!(s.scoped[0].name, "opus");
         assert_eq!(s.scoped[0].window.used, Used::Percent(91.0));
     }
 
@@ -349,5 +652,205 @@ mod tests {
             lenient_time(&Value::from("2026-11-23T19:00:00+00:00")),
             parse_rfc3339("2026-11-23T19:00:00Z")
         );
+    }
+
+    fn windows(path: &str) -> Snapshot {
+        match parse(path) {
+            EndpointUsage::Windows(s) => s,
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    /// name, percent, severity, is_active of every per-model window.
+    fn scoped_summary(s: &Snapshot) -> Vec<(String, f64, Option<Severity>, bool)> {
+        s.scoped
+            .iter()
+            .map(|sw| {
+                let Used::Percent(p) = sw.window.used else {
+                    panic!()
+                };
+                (sw.name.clone(), p, sw.window.severity, sw.is_active)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn limits_win_over_flat_model_keys_and_carry_severity() {
+        let s = windows("usage-scoped-binding.json");
+        // The flat seven_day_opus (93) is not listed beside the limits[] row (95).
+        assert_eq!(
+            scoped_summary(&s),
+            vec![("opus".into(), 95.0, Some(Severity::Critical), true)]
+        );
+        assert_eq!(s.seven_day.unwrap().severity, Some(Severity::Normal));
+    }
+
+    #[test]
+    fn captured_bodies_parse_as_their_tools_expected() {
+        // edpaget/edmacs, captured 2026-09-03: Fable weekly row, weekly_all graded "warning".
+        let s = windows("captured/usage-captured-edmacs-2026-09-03.json");
+        assert_eq!(s.five_hour.unwrap().used, Used::Percent(24.0));
+        assert_eq!(s.seven_day.unwrap().used, Used::Percent(83.0));
+        assert_eq!(s.seven_day.unwrap().severity, Some(Severity::Warning));
+        assert_eq!(
+            scoped_summary(&s),
+            vec![("fable".into(), 36.0, Some(Severity::Normal), false)]
+        );
+        assert_eq!(s.extra.as_ref().map(|e| e.enabled), Some(false));
+        // Swift decoder test, captured 2026-06-11: extra usage in cents (their test: "$27.63 of $100").
+        let s = windows("captured/usage-captured-extra-usage-enabled-2026-06-11.json");
+        let e = s.extra.clone().unwrap();
+        assert_eq!(
+            (e.spent, e.limit, e.percent),
+            (Some(27.63), Some(100.0), Some(27.63))
+        );
+        assert_eq!(e.spent_text().as_deref(), Some("$27.63/$100"));
+        assert_eq!(
+            scoped_summary(&s),
+            vec![("sonnet".into(), 0.0, None, false)]
+        );
+        // Cut-down capture, 2026-10-03: spent beyond the cap ("$100.03 of $100.00").
+        let s = windows("captured/usage-captured-cutdown-over-limit-2026-10-03.json");
+        assert_eq!(
+            s.extra.unwrap().spent_text().as_deref(),
+            Some("$100.03/$100")
+        );
+        // Every other captured body parses without losing its main windows.
+        for name in [
+            "captured/usage-captured-swiftdecoder-2026-06-11.json",
+            "captured/usage-captured-swiftdecoder-2026-09-14.json",
+            "captured/usage-captured-bun-2026-07-14.json",
+            "captured/usage-captured-codexbar-oauth-2026-07-03.json",
+        ] {
+            let s = windows(name);
+            assert!(s.five_hour.is_some() && s.seven_day.is_some(), "{name}");
+            assert!(s.scoped.iter().all(|w| w.name != "oauth_apps"), "{name}");
+        }
+    }
+
+    #[test]
+    fn extra_usage_amounts_are_minor_units() {
+        let e = windows("usage-extra-spending.json").extra.unwrap();
+        assert_eq!(e.currency, "EUR");
+        assert_eq!(e.spent_text().as_deref(), Some("€12.34/€50"));
+        let e = windows("usage-edge-odd-currency.json").extra.unwrap();
+        assert_eq!(e.spent_text().as_deref(), Some("42 CHF/200 CHF"));
+        let mut e = e;
+        e.limit = None;
+        e.currency = "GBP".into();
+        e.spent = Some(0.5);
+        assert_eq!(e.spent_text().as_deref(), Some("£0.50"));
+        // Disabled or all-null objects are kept as they are: nothing to show, nothing guessed.
+        assert!(
+            windows("usage-flat.json")
+                .extra
+                .is_some_and(|e| !e.enabled && e.spent.is_none())
+        );
+        let body = br#"{"five_hour":{"utilization":1},"extra_usage":{"is_enabled":true,"used_credits":500,"decimal_places":0}}"#;
+        let Some(EndpointUsage::Windows(s)) = parse_endpoint(body, NOW) else {
+            panic!()
+        };
+        assert_eq!(s.extra.unwrap().spent, Some(500.0));
+    }
+
+    #[test]
+    fn bad_parts_are_left_out_and_the_rest_kept() {
+        let s = windows("usage-edge-bad-parts.json");
+        assert_eq!(s.five_hour.unwrap().used, Used::Percent(37.5));
+        assert_eq!(s.seven_day, None);
+        // No scope, null or negative percent, unknown kind: skipped. A model without a display
+        // name is named by its id; an unknown severity is no severity; a surface row is named by
+        // the surface, cut to 12 characters. The flat seven_day_opus is ignored beside limits[].
+        assert_eq!(
+            scoped_summary(&s),
+            vec![
+                ("haiku".into(), 64.0, None, false),
+                ("claude-deskt".into(), 12.0, None, false),
+            ]
+        );
+        // Absurd or negative amounts are left out; a currency nobody knows is still a currency.
+        let e = s.extra.unwrap();
+        assert_eq!(
+            (e.spent, e.limit, e.percent, e.currency.as_str()),
+            (None, None, Some(41.5), "ZZZ")
+        );
+        // A currency that is no ISO code at all: no extra usage rather than a wrong one.
+        let body = br#"{"five_hour":{"utilization":1},"extra_usage":{"is_enabled":true,"used_credits":5,"currency":"$$"}}"#;
+        let Some(EndpointUsage::Windows(s)) = parse_endpoint(body, NOW) else {
+            panic!()
+        };
+        assert_eq!(s.extra, None);
+        let body = br#"{"five_hour":{"utilization":1},"extra_usage":{"is_enabled":true,"used_credits":1e300,"monthly_limit":-5,"utilization":-3}}"#;
+        let Some(EndpointUsage::Windows(s)) = parse_endpoint(body, NOW) else {
+            panic!()
+        };
+        let e = s.extra.unwrap();
+        assert_eq!((e.spent, e.limit, e.percent), (None, None, None));
+        assert_eq!(e.spent_text(), None);
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name(Some("Opus"), None).as_deref(), Some("opus"));
+        assert_eq!(
+            short_name(Some(" Claude  Code Web App "), None).as_deref(),
+            Some("claude-code-")
+        );
+        assert_eq!(
+            short_name(None, Some("claude-opus-4-1")).as_deref(),
+            Some("opus")
+        );
+        assert_eq!(
+            short_name(Some(""), Some("claude-4-sonnet")).as_deref(),
+            Some("sonnet")
+        );
+        assert_eq!(short_name(None, None), None);
+    }
+
+    fn reading(source: Source, at: i64, five: Option<f64>, seven: Option<f64>) -> Snapshot {
+        let mut s = Snapshot::new(source, at);
+        s.five_hour = five.map(|p| Window::percent(p, Some(NOW + 3600)));
+        s.seven_day = seven.map(|p| Window::percent(p, Some(NOW + 86_400)));
+        s
+    }
+
+    #[test]
+    fn merge_keeps_each_window_from_its_newest_reading() {
+        let mut oauth = reading(Source::Oauth, NOW - 300, Some(10.0), Some(50.0));
+        oauth.scoped.push(ScopedWindow {
+            name: "fable".into(),
+            window: Window::percent(100.0, Some(NOW + 86_400)),
+            is_active: true,
+        });
+        // Claude Code sends only five_hour: the stored 7d and the per-model window stay, each
+        // with its own reading time.
+        let stdin = reading(Source::Stdin, NOW, Some(12.0), None);
+        let m = merge(Some(&oauth), &stdin);
+        assert_eq!(m.five_hour.unwrap().used, Used::Percent(12.0));
+        assert_eq!(m.stamp_of(&m.five_hour.unwrap()).taken_at, NOW);
+        assert_eq!(m.seven_day.unwrap().used, Used::Percent(50.0));
+        assert_eq!(
+            m.stamp_of(&m.seven_day.unwrap()),
+            Stamp {
+                source: Source::Oauth,
+                taken_at: NOW - 300
+            }
+        );
+        assert_eq!(m.scoped.len(), 1);
+        assert_eq!((m.source, m.taken_at), (Source::Stdin, NOW));
+        assert_eq!(m.detail_at(), Some(NOW - 300));
+        // An endpoint answer older than a stdin reading does not overwrite its windows, but
+        // does bring the per-model windows it lists (and drops the ones it no longer lists).
+        let late = reading(Source::Oauth, NOW - 10, Some(11.0), Some(51.0));
+        let m2 = merge(Some(&m), &late);
+        assert_eq!(m2.five_hour.unwrap().used, Used::Percent(12.0));
+        assert_eq!(m2.seven_day.unwrap().used, Used::Percent(51.0));
+        assert!(m2.scoped.is_empty());
+        assert_eq!((m2.source, m2.taken_at), (Source::Stdin, NOW));
+        // A stdin reading never erases per-model windows or extra usage.
+        let m3 = merge(Some(&m), &reading(Source::Stdin, NOW + 5, None, Some(60.0)));
+        assert_eq!(m3.scoped, m.scoped);
+        // Merging is stable: the same reading twice changes nothing.
+        assert_eq!(merge(Some(&m3), &m3), m3);
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::Config;
 use crate::input::Input;
 use crate::render;
 use crate::report::Report;
-use crate::usage::{Problem, Snapshot, Source, Used, Window};
+use crate::usage::{Problem, Snapshot, Source, Window};
 
 /// The demo's states, rendered against `now`. Pure, so it doubles as a fixture for tests.
 pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
@@ -14,6 +14,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
         five_hour,
         seven_day,
         scoped: vec![],
+        extra: None,
         source,
         taken_at: now - age,
     };
@@ -26,10 +27,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             stale_after: 600,
             note: None,
         };
-    let tokens = Some(Window {
-        used: Used::Tokens(1_840_000),
-        resets_at: Some(now + 2 * 3600 + 13 * 60),
-    });
+    let tokens = Some(Window::tokens(1_840_000, Some(now + 2 * 3600 + 13 * 60)));
     vec![
         (
             "live from Claude Code",

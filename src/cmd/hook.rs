@@ -165,6 +165,7 @@ mod tests {
                 five_hour: Some(Window::percent(five, Some(NOW + 2520))),
                 seven_day: Some(Window::percent(seven, Some(NOW + 3 * 86_400))),
                 scoped: vec![],
+                extra: None,
                 source,
                 taken_at: NOW,
             }),

@@ -11,7 +11,7 @@ use crate::refresh;
 use crate::render::{self, Style};
 use crate::report::{self, Report};
 use crate::store::Entry;
-use crate::usage::Snapshot;
+use crate::usage::{self, Snapshot};
 
 /// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
 /// same reading write once a minute, yet a prompt never calls live numbers old.
@@ -59,9 +59,22 @@ pub fn decide(config: &Config, live: Option<&Snapshot>, entry: Option<&Entry>, n
     report
 }
 
+/// Whether a stdin reading tells the store something: a window it lacks or holds other numbers
+/// for, or a stamp old enough to renew. Only the windows stdin carries are compared: the rest
+/// of the stored reading is kept as it is by [`usage::merge`].
 fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
-    stored.is_none_or(|s| {
-        !s.same_numbers(live) || now - s.taken_at >= RESTAMP_AFTER_S || s.taken_at > now
+    let Some(stored) = stored else { return true };
+    let pairs = [
+        (live.five_hour.as_ref(), stored.five_hour.as_ref()),
+        (live.seven_day.as_ref(), stored.seven_day.as_ref()),
+    ];
+    pairs.into_iter().any(|(new, old)| match (new, old) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(n), Some(o)) => {
+            let at = stored.stamp_of(o).taken_at;
+            !n.same_numbers(o) || now - at >= RESTAMP_AFTER_S || at > now
+        }
     })
 }
 
@@ -77,7 +90,7 @@ fn record_live(config: &Config, stored: Option<&Snapshot>, live: &Snapshot, now:
         if !needs_write(e.snapshot.as_ref(), live, now) {
             return false;
         }
-        e.snapshot = Some(live.clone());
+        e.snapshot = Some(usage::merge(e.snapshot.as_ref(), live));
         e.config_dir = config_dir;
         true
     });
@@ -110,6 +123,7 @@ mod tests {
             five_hour: Some(Window::percent(42.0, Some(2_000_000_000))),
             seven_day: None,
             scoped: vec![],
+            extra: None,
             source: Source::Stdin,
             taken_at: t,
         };
