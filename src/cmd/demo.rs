@@ -5,7 +5,7 @@ use crate::cli::Config;
 use crate::input::Input;
 use crate::render;
 use crate::report::Report;
-use crate::usage::{Problem, Snapshot, Source, Window};
+use crate::usage::{Extra, Problem, ScopedWindow, Severity, Snapshot, Source, Window};
 
 /// The demo's states, rendered against `now`. Pure, so it doubles as a fixture for tests.
 pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
@@ -54,6 +54,43 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             "over the limit",
             report(
                 Some(snap(Source::Stdin, 0, w(104.0, 1500), w(96.0, 50_400))),
+                None,
+                None,
+            ),
+        ),
+        (
+            "a model's weekly cap binds",
+            report(
+                Some({
+                    let mut s = snap(Source::Oauth, 0, w(2.0, 3 * 3600), w(59.0, 4 * 86_400));
+                    let mut fable = Window::percent(100.0, Some(now + 2 * 86_400 + 3600));
+                    fable.severity = Some(Severity::Critical);
+                    s.scoped.push(ScopedWindow {
+                        name: "fable".into(),
+                        window: fable,
+                        is_active: true,
+                    });
+                    s
+                }),
+                None,
+                None,
+            ),
+        ),
+        (
+            "spending extra usage",
+            report(
+                Some({
+                    let mut s = snap(Source::Oauth, 0, w(100.0, 1500), w(62.0, 3 * 86_400));
+                    s.extra = Some(Extra {
+                        enabled: true,
+                        spent: Some(12.34),
+                        limit: Some(50.0),
+                        percent: Some(24.68),
+                        currency: "USD".into(),
+                        at: None,
+                    });
+                    s
+                }),
                 None,
                 None,
             ),
@@ -118,7 +155,7 @@ pub fn run(config: &Config) -> i32 {
     let style = super::line::style(config, &Input::default());
     println!("ccmeter demo: sample states (built in; no account, no network)\n");
     for (name, report) in samples(crate::now()) {
-        println!("  {name:<26} {}", render::line(&report, style));
+        println!("  {name:<27} {}", render::line(&report, style));
     }
     println!("\nWire it into Claude Code:  ccmeter setup      Check your setup:  ccmeter doctor");
     0
@@ -133,7 +170,7 @@ mod tests {
             .iter()
             .map(|(name, r)| {
                 format!(
-                    "{name:<26} {}",
+                    "{name:<27} {}",
                     crate::render::line(r, crate::render::Style::Plain)
                 )
             })
