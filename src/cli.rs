@@ -31,6 +31,7 @@ Environment:
   CCMETER_WARN_AT=80,95     hook warning thresholds in percent
   CCMETER_CACHE_DIR         where the store lives (default: the platform cache dir + ccmeter)
   CCMETER_OFFLINE=1         same as --offline
+  CCMETER_USER_AGENT        the whole User-Agent sent to the usage endpoint (see README)
   CLAUDE_CONFIG_DIR         Claude Code's config dir (one store entry per config dir)
 ";
 
@@ -85,6 +86,8 @@ pub struct Config {
     pub detail_ttl: i64,
     pub warn_at: Vec<f64>,
     pub api_base: String,
+    /// `CCMETER_USER_AGENT`, replacing the whole User-Agent; `None` when unset or unsendable.
+    pub user_agent: Option<String>,
     pub env: Env,
     pub config_dir: ConfigDir,
     pub store: Store,
@@ -152,10 +155,18 @@ pub fn from_process() -> Config {
     config.stale_after = seconds("CCMETER_STALE_AFTER", 600);
     config.detail_ttl = seconds("CCMETER_DETAIL_TTL", 900);
     config.warn_at = parse_warn_at(var("CCMETER_WARN_AT").as_deref());
+    config.user_agent = var("CCMETER_USER_AGENT").and_then(|v| header_value(&v));
     if let Some(base) = var("CCMETER_API_BASE").filter(|s| !s.is_empty()) {
         config.api_base = base.trim_end_matches('/').to_string();
     }
     config
+}
+
+/// A value that can go in an HTTP header as is: printable ASCII, trimmed, not empty. Anything
+/// else (a newline could inject a header) is ignored, and `doctor` shows what is sent instead.
+pub fn header_value(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty() && v.bytes().all(|b| (0x20..0x7f).contains(&b))).then(|| v.to_string())
 }
 
 /// Pure: arguments -> config with defaults (env-driven settings are applied by `from_process`).
@@ -173,6 +184,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
         detail_ttl: 900,
         warn_at: vec![80.0, 95.0],
         api_base: "https://api.anthropic.com".into(),
+        user_agent: None,
         env,
         config_dir,
         store,
@@ -302,6 +314,14 @@ mod tests {
                 "--format needs a value"
             ]
         );
+    }
+
+    #[test]
+    fn user_agent_override_must_be_a_header_value() {
+        assert_eq!(header_value(" curl/8 "), Some("curl/8".into()));
+        assert_eq!(header_value(""), None);
+        assert_eq!(header_value("a\r\nX-Evil: 1"), None);
+        assert_eq!(header_value("caf\u{e9}"), None);
     }
 
     #[test]

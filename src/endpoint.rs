@@ -3,6 +3,11 @@
 //! The request is deliberately paranoid because it carries the user's token: https only (plain
 //! http only to a loopback test server), no redirects, a 6 s deadline that includes connecting,
 //! and a 1 MiB cap on the body.
+//!
+//! It also says it is Claude Code: the endpoint serves Claude Code's user agent and answers
+//! every other one with `429` and `retry-after: 0`, for hours (anthropics/claude-code#30930,
+//! #31021; fixed that way in jarrodwatts/claude-hud#168/#177 and sirmalloc/ccstatusline#222). The
+//! suffix is Claude Code's own `client-app/` slot, so the request still says who sends it.
 
 use crate::credentials::Token;
 use crate::usage::{EndpointUsage, Snapshot, parse_endpoint};
@@ -12,6 +17,21 @@ pub const DEADLINE_S: u64 = 6;
 /// Bodies beyond this are not usage data.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// The Claude Code version ccmeter was last tested against (the real client in
+/// `scripts/e2e-claude-code.sh`, whose statusLine stdin is `fixtures/statusline-captured-claude-code.json`):
+/// the User-Agent's version until a status line has told us the user's own.
+pub const TESTED_CLAUDE_CODE_VERSION: &str = "2.1.197";
+
+/// `claude-code/<version> (client-app/ccmeter/<ccmeter version>)`: Claude Code's user agent
+/// with the slot apps built on Claude Code name themselves in.
+pub fn user_agent(claude_code_version: Option<&str>) -> String {
+    format!(
+        "claude-code/{} (client-app/ccmeter/{})",
+        claude_code_version.unwrap_or(TESTED_CLAUDE_CODE_VERSION),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// What one request taught us.
 // One value per request, moved once: boxing the snapshot would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -19,6 +39,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub enum Outcome {
     Usage(Snapshot),
     NoPlanLimits,
+    /// A 200 whose JSON holds no window keys (`{}`, an error object).
+    Unexpected,
     /// 401: the token is rejected.
     Unauthorized,
     /// 403: the token cannot read usage.
@@ -61,7 +83,7 @@ fn is_loopback(authority: &str) -> bool {
 }
 
 /// Performs the request. Only this function and `Token::authorize` see the token.
-pub fn fetch(token: &Token, base: &str, now: i64) -> Outcome {
+pub fn fetch(token: &Token, base: &str, user_agent: &str, now: i64) -> Outcome {
     let url = match usage_url(base) {
         Ok(u) => u,
         Err(e) => return Outcome::Failed(e),
@@ -69,7 +91,7 @@ pub fn fetch(token: &Token, base: &str, now: i64) -> Outcome {
     let request = minreq::get(url)
         .with_header("anthropic-beta", "oauth-2025-04-20")
         .with_header("Accept", "application/json")
-        .with_header("User-Agent", concat!("ccmeter/", env!("CARGO_PKG_VERSION")))
+        .with_header("User-Agent", user_agent)
         .with_timeout(DEADLINE_S)
         .with_follow_redirects(false)
         .with_max_headers_size(64 * 1024);
@@ -109,6 +131,7 @@ pub fn classify(status: i32, retry_after: Option<&str>, body: &[u8], now: i64) -
         200 => match parse_endpoint(body, now) {
             Some(EndpointUsage::Windows(s)) => Outcome::Usage(s),
             Some(EndpointUsage::NoPlanLimits) => Outcome::NoPlanLimits,
+            Some(EndpointUsage::Unexpected) => Outcome::Unexpected,
             None => Outcome::Failed("HTTP 200 with a body that is not usage JSON".into()),
         },
         401 => Outcome::Unauthorized,
@@ -194,5 +217,19 @@ mod tests {
             classify(200, None, br#"{"five_hour":{"utilization":5}}"#, NOW),
             Outcome::Usage(_)
         ));
+        assert_eq!(classify(200, None, b"{}", NOW), Outcome::Unexpected);
+    }
+
+    #[test]
+    fn user_agent_is_claude_codes_with_a_client_app() {
+        let v = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            user_agent(Some("2.1.300")),
+            format!("claude-code/2.1.300 (client-app/ccmeter/{v})")
+        );
+        assert_eq!(
+            user_agent(None),
+            format!("claude-code/{TESTED_CLAUDE_CODE_VERSION} (client-app/ccmeter/{v})")
+        );
     }
 }

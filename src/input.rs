@@ -29,6 +29,23 @@ pub struct Input {
     pub transcript_path: Option<String>,
     /// True when the JSON looks like Claude Code's statusLine payload (it renders ANSI colour).
     pub is_statusline: bool,
+    /// Claude Code's `version` (`2.1.197`), when it looks like one: it goes into the usage
+    /// endpoint's User-Agent, so nothing but a short run of version characters is taken.
+    pub claude_code_version: Option<String>,
+}
+
+/// Longer than any real version string; anything beyond is not one.
+const MAX_VERSION_LEN: usize = 32;
+
+/// `2.1.197`, `2.2.0-beta.1`, `2.1.0+build`: a digit first, then digits, letters, `.`, `-`, `+`.
+fn plausible_version(v: &str) -> Option<String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= MAX_VERSION_LEN
+        && v.starts_with(|c: char| c.is_ascii_digit())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'));
+    ok.then(|| v.to_string())
 }
 
 /// Reads stdin when it is not a terminal. `None` means no (usable) input.
@@ -124,6 +141,10 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
         session_id: text("session_id"),
         transcript_path: text("transcript_path"),
         is_statusline,
+        claude_code_version: obj
+            .get("version")
+            .and_then(Value::as_str)
+            .and_then(plausible_version),
     }
 }
 
@@ -183,6 +204,29 @@ mod tests {
             NOW,
         );
         assert_eq!(input.rate_limits, None);
+    }
+
+    #[test]
+    fn claude_code_version_is_taken_only_when_plausible() {
+        let version =
+            |v: &str| parse(format!(r#"{{"version":{v}}}"#).as_bytes(), NOW).claude_code_version;
+        assert_eq!(
+            parse(&fixture("statusline-captured-claude-code.json"), NOW).claude_code_version,
+            Some("2.1.197".into())
+        );
+        assert_eq!(version(r#"" 2.2.0-beta.1 ""#), Some("2.2.0-beta.1".into()));
+        for odd in [
+            r#""""#,
+            r#""v2.1""#,
+            r#""2.1 (Claude Code)""#,
+            r#""2.1\r\nX-Evil: 1""#,
+            r#""2.1.1111111111111111111111111111111""#,
+            "2.1",
+            "null",
+            "{}",
+        ] {
+            assert_eq!(version(odd), None, "{odd}");
+        }
     }
 
     #[test]

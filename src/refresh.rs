@@ -13,7 +13,7 @@ use crate::cli::Config;
 use crate::credentials::{self, Lookup};
 use crate::endpoint::{self, Outcome};
 use crate::estimate;
-use crate::store::{self, Entry, FileLock, Health};
+use crate::store::{self, Entry, FileLock, Health, Rejected};
 use crate::usage::{self, Problem, Snapshot};
 
 /// A start marker older than this belongs to a worker that died: it no longer blocks a spawn.
@@ -22,6 +22,9 @@ const MARKER_EXPIRY_S: i64 = 60;
 const CALIBRATE_EVERY_S: i64 = 1800;
 /// The worker's hard stop, past the endpoint deadline: a wedged worker must not hold the lock.
 const WORKER_WATCHDOG: Duration = Duration::from_secs(15);
+/// After a 401, unchanged credentials are still tried again after this long: a 401 can be the
+/// server's passing mistake. Changed credentials (a /login) are tried at the next refresh.
+pub const RELOGIN_RETRY_S: i64 = 600;
 
 /// Backoff after a transient failure: 60 s doubling to 30 min.
 pub fn transient_backoff(failures: u32) -> i64 {
@@ -34,13 +37,17 @@ pub fn backoff_for(problem: Problem, failures: u32, retry_after: Option<i64>, tt
     match problem {
         // 0 or a missing Retry-After never means "now".
         Problem::RateLimited => retry_after.unwrap_or(0).max(300),
-        Problem::Unreachable => transient_backoff(failures),
-        // Nothing will change until the user acts; cheap local re-checks each TTL.
-        Problem::NotLoggedIn | Problem::TokenExpired | Problem::CredentialsUnreadable => {
-            ttl.max(60)
-        }
-        // A re-login rewrites the credentials; asking the server again sooner would only repeat 401.
-        Problem::Relogin => 600,
+        Problem::Unreachable | Problem::UnexpectedAnswer => transient_backoff(failures),
+        // Nothing will change until the user acts; cheap local re-checks each TTL. After a 401
+        // the re-check compares the credentials and asks the endpoint only once they changed
+        // (see `Health::rejected`), so a /login shows within one TTL. A keychain's own pause
+        // (`Health::keychain_wait`) replaces this when it is longer.
+        Problem::NotLoggedIn
+        | Problem::TokenExpired
+        | Problem::CredentialsUnreadable
+        | Problem::Relogin
+        | Problem::KeychainLocked
+        | Problem::KeychainDenied => ttl.max(60),
         // The token's scope or the account's plan will not change soon.
         Problem::NoUsageData | Problem::NoPlanLimits => 6 * 3600,
     }
@@ -214,27 +221,44 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
         }
     };
     let entry = config.store.read(now).ok();
+    let health = entry.as_ref().map(|e| &e.health);
+    // A person asking (doctor --check-endpoint, refresh --wait) sets every backoff aside but a
+    // 429's: the endpoint said when it will listen again.
+    let rate_limited_until = health
+        .filter(|h| h.problem == Some(Problem::RateLimited))
+        .and_then(|h| h.backoff_until)
+        .filter(|&t| t > now);
+    let backoff_until = health.and_then(|h| h.backoff_until).filter(|&t| t > now);
     let ask_endpoint = if forced {
-        !config.offline && !entry.as_ref().is_some_and(|e| e.health.in_backoff(now))
+        !config.offline && rate_limited_until.is_none()
     } else {
         Due::of(entry.as_ref(), None, now).oauth(now, config.ttl, config.detail_ttl, config.offline)
     };
     if config.offline {
         out.lines
             .push("offline: not contacting the usage endpoint".into());
-    } else if let Some(until) = entry
-        .as_ref()
-        .and_then(|e| e.health.backoff_until)
-        .filter(|&t| t > now)
-    {
+    } else if let Some(until) = rate_limited_until {
         out.lines.push(format!(
-            "in backoff for {}s more (shared by every ccmeter process)",
+            "rate-limited: no request until {} ({}s more; shared by every ccmeter process)",
+            crate::usage::format_rfc3339(until).unwrap_or_default(),
             until - now
         ));
         out.failed |= forced;
+    } else if let Some(until) = backoff_until {
+        out.lines.push(if forced {
+            format!(
+                "asking now, although the backoff had {}s to run",
+                until - now
+            )
+        } else {
+            format!(
+                "in backoff for {}s more (shared by every ccmeter process)",
+                until - now
+            )
+        });
     }
     if ask_endpoint {
-        let failed = refresh_from_endpoint(config, now, &mut out.lines);
+        let failed = refresh_from_endpoint(config, entry.as_ref(), now, forced, &mut out.lines);
         out.failed |= failed;
     }
     let entry = config.store.read(now).ok();
@@ -248,21 +272,78 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     out
 }
 
-/// Asks the endpoint and records the outcome. Returns whether it failed.
-fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> bool {
-    let discovery = credentials::discover_from_env(&config.config_dir, now);
+/// The User-Agent the usage endpoint gets: `CCMETER_USER_AGENT`, else Claude Code's own with
+/// the version the newest status line reported (see `endpoint::user_agent` for why).
+pub fn user_agent(config: &Config, entry: Option<&Entry>) -> String {
+    config.user_agent.clone().unwrap_or_else(|| {
+        let version = entry
+            .and_then(|e| e.claude_code_version.as_deref())
+            .filter(|v| crate::cli::header_value(v).as_deref() == Some(*v));
+        endpoint::user_agent(version)
+    })
+}
+
+/// Finds the credentials for `doctor`, honouring the store's keychain pause and recording a new
+/// one, so that a dialog `doctor` left on screen is not stacked on by the next worker.
+pub fn discover(config: &Config, now: i64) -> credentials::Discovery {
+    let entry = config.store.read(now).ok();
+    let stored = entry.as_ref().and_then(|e| e.health.keychain_wait.clone());
+    let discovery = credentials::discover_from_env(&config.config_dir, now, stored.as_ref());
+    if discovery.keychain_wait != stored {
+        let _ = config.store.update(now, |e| {
+            e.health.keychain_wait = discovery.keychain_wait.clone();
+            true
+        });
+    }
+    discovery
+}
+
+/// Asks the endpoint and records the outcome. Returns whether it failed. `forced`: a person
+/// asked, so even credentials that got a 401 are tried again.
+fn refresh_from_endpoint(
+    config: &Config,
+    entry: Option<&Entry>,
+    now: i64,
+    forced: bool,
+    lines: &mut Vec<String>,
+) -> bool {
+    let health = entry.map(|e| e.health.clone()).unwrap_or_default();
+    let discovery =
+        credentials::discover_from_env(&config.config_dir, now, health.keychain_wait.as_ref());
+    let agent = user_agent(config, entry);
+    let mut rejected = None;
+    let mut unchanged_since_401 = false;
     let (outcome, problem) = match &discovery.lookup {
         Lookup::Ready(found) => {
-            let outcome = endpoint::fetch(&found.token, &config.api_base, now);
-            let problem = match &outcome {
-                Outcome::Usage(_) => None,
-                Outcome::NoPlanLimits => Some(Problem::NoPlanLimits),
-                Outcome::Unauthorized => Some(Problem::Relogin),
-                Outcome::Forbidden => Some(Problem::NoUsageData),
-                Outcome::RateLimited { .. } => Some(Problem::RateLimited),
-                Outcome::Failed(_) => Some(Problem::Unreachable),
-            };
-            (Some(outcome), problem)
+            let fingerprint = found.fingerprint();
+            unchanged_since_401 = !forced
+                && health.problem == Some(Problem::Relogin)
+                && health
+                    .rejected
+                    .as_ref()
+                    .is_some_and(|r| r.credentials == fingerprint && now < r.retry_at);
+            if unchanged_since_401 {
+                rejected = health.rejected.clone();
+                (None, Some(Problem::Relogin))
+            } else {
+                let outcome = endpoint::fetch(&found.token, &config.api_base, &agent, now);
+                let problem = match &outcome {
+                    Outcome::Usage(_) => None,
+                    Outcome::NoPlanLimits => Some(Problem::NoPlanLimits),
+                    Outcome::Unexpected => Some(Problem::UnexpectedAnswer),
+                    Outcome::Unauthorized => {
+                        rejected = Some(Rejected {
+                            credentials: fingerprint,
+                            retry_at: now + RELOGIN_RETRY_S,
+                        });
+                        Some(Problem::Relogin)
+                    }
+                    Outcome::Forbidden => Some(Problem::NoUsageData),
+                    Outcome::RateLimited { .. } => Some(Problem::RateLimited),
+                    Outcome::Failed(_) => Some(Problem::Unreachable),
+                };
+                (Some(outcome), problem)
+            }
         }
         other => (None, Some(other.problem().unwrap_or(Problem::NotLoggedIn))),
     };
@@ -273,6 +354,7 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
         e.config_dir = config_dir;
         let h = &mut e.health;
         h.last_attempt = Some(now);
+        h.keychain_wait = discovery.keychain_wait.clone();
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
                 // Per window, the newer reading wins: a stdin reading taken while we were
@@ -281,6 +363,7 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
                 *h = Health {
                     last_attempt: Some(now),
                     last_success: Some(now),
+                    keychain_wait: h.keychain_wait.take(),
                     ..Health::default()
                 };
                 summary = format!("ok: {}", describe(snap));
@@ -290,15 +373,28 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
                     Some(Outcome::RateLimited { retry_after }) => *retry_after,
                     _ => None,
                 };
-                h.failures = if p == Problem::Unreachable {
+                h.failures = if matches!(p, Problem::Unreachable | Problem::UnexpectedAnswer) {
                     h.failures.saturating_add(1)
                 } else {
                     0
                 };
-                h.backoff_until = Some(now + backoff_for(p, h.failures, retry_after, ttl));
+                let backoff = now + backoff_for(p, h.failures, retry_after, ttl);
+                h.backoff_until = Some(match (&h.keychain_wait, p) {
+                    (Some(w), Problem::KeychainLocked | Problem::KeychainDenied) => {
+                        w.until.max(backoff)
+                    }
+                    _ => backoff,
+                });
                 h.problem = Some(p);
+                h.rejected = rejected.clone();
                 h.detail = match &outcome {
                     Some(Outcome::Failed(d)) => Some(d.clone()),
+                    Some(Outcome::Unexpected) => {
+                        Some("HTTP 200 whose JSON has no usage windows".into())
+                    }
+                    None if unchanged_since_401 => {
+                        Some("not asked: the credentials that got the 401 have not changed".into())
+                    }
                     _ => None,
                 };
                 summary = format!(
@@ -316,6 +412,9 @@ fn refresh_from_endpoint(config: &Config, now: i64, lines: &mut Vec<String>) -> 
         true
     });
     lines.extend(discovery.probes.iter().map(|p| format!("credentials: {p}")));
+    if outcome.is_some() {
+        lines.push(format!("user agent: {agent}"));
+    }
     lines.push(format!("usage endpoint: {summary}"));
     if let Err(e) = write {
         lines.push(format!("could not write the store: {e}"));
@@ -370,6 +469,8 @@ mod tests {
         assert_eq!(backoff_for(Problem::RateLimited, 0, None, 180), 300);
         assert_eq!(backoff_for(Problem::RateLimited, 0, Some(120), 180), 300);
         assert_eq!(backoff_for(Problem::RateLimited, 0, Some(900), 180), 900);
+        assert_eq!(backoff_for(Problem::UnexpectedAnswer, 2, None, 180), 120);
+        assert_eq!(backoff_for(Problem::Relogin, 0, None, 180), 180);
     }
 
     #[test]

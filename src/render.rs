@@ -122,6 +122,9 @@ pub fn problem_text(problem: Problem, retry_in: Option<i64>) -> String {
         Problem::NoPlanLimits => "no plan limits".into(),
         Problem::Unreachable => retry("endpoint unreachable"),
         Problem::CredentialsUnreadable => "credentials unreadable".into(),
+        Problem::UnexpectedAnswer => retry("unexpected answer"),
+        Problem::KeychainLocked => "keychain locked".into(),
+        Problem::KeychainDenied => "keychain access denied".into(),
     }
 }
 

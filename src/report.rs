@@ -12,7 +12,7 @@ pub struct Report {
     pub snapshot: Option<Snapshot>,
     /// Why newer numbers could not be had, when that matters for what is shown.
     pub problem: Option<Problem>,
-    /// For `RateLimited` and `Unreachable`: when the next attempt may happen.
+    /// For `RateLimited`, `Unreachable` and `UnexpectedAnswer`: when the next attempt may happen.
     pub retry_at: Option<i64>,
     pub now: i64,
     /// Age beyond which the line shows how old its numbers are.
@@ -181,7 +181,7 @@ pub fn decide(
     report.problem = relevant_problem(&entry.health, report.oldest_shown_at());
     if matches!(
         report.problem,
-        Some(Problem::RateLimited | Problem::Unreachable)
+        Some(Problem::RateLimited | Problem::Unreachable | Problem::UnexpectedAnswer)
     ) {
         report.retry_at = entry.health.backoff_until.filter(|&t| t > now);
     }

@@ -40,6 +40,8 @@ pub struct Entry {
     pub estimate: Option<Snapshot>,
     #[serde(default)]
     pub health: Health,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_code_version: Option<String>,
 }
 
 /// The outcome of the last refresh attempts, shared by every process.
@@ -56,6 +58,32 @@ pub struct Health {
     pub last_success: Option<i64>,
     /// A human detail for `doctor` ("HTTP 503", "timed out"); never holds a token.
     pub detail: Option<String>,
+    /// No keychain read before this time: a keychain that was locked, refused, or left a dialog
+    /// on screen is not asked again (no two dialogs ever stack up). Kept across successes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keychain_wait: Option<KeychainWait>,
+    /// After a 401: which credentials earned it (origin and expiry, never the token), so the
+    /// next refresh asks again as soon as they change (a /login) and not before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejected>,
+}
+
+/// A pause on keychain reads, and the problem to show while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeychainWait {
+    pub until: i64,
+    pub problem: Problem,
+    /// For `doctor`: what `security` did ("exit 36", "no answer within 2 s").
+    pub reason: String,
+}
+
+/// The credentials the endpoint rejected with a 401.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// [`crate::credentials::Found::fingerprint`]: origin and `expiresAt`, nothing secret.
+    pub credentials: String,
+    /// Even unchanged credentials are tried again after this (a 401 can be a server's glitch).
+    pub retry_at: i64,
 }
 
 impl Health {

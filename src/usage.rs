@@ -323,6 +323,13 @@ pub enum Problem {
     Unreachable,
     /// The credentials file or keychain item exists but could not be read.
     CredentialsUnreadable,
+    /// A 200 whose JSON has none of the window keys (`{}`, an error object).
+    UnexpectedAnswer,
+    /// `security` says the keychain is locked (exit 36, no GUI to unlock it), or gave no answer
+    /// in time (an unlock dialog is probably on screen).
+    KeychainLocked,
+    /// The keychain refused to hand over the item (exit 51, or the user pressed Deny).
+    KeychainDenied,
 }
 
 impl Problem {
@@ -337,6 +344,9 @@ impl Problem {
             Problem::NoPlanLimits => "no_plan_limits",
             Problem::Unreachable => "unreachable",
             Problem::CredentialsUnreadable => "credentials_unreadable",
+            Problem::UnexpectedAnswer => "unexpected_answer",
+            Problem::KeychainLocked => "keychain_locked",
+            Problem::KeychainDenied => "keychain_denied",
         }
     }
 
@@ -365,7 +375,16 @@ impl Problem {
                 "the usage endpoint could not be reached or answered garbage; retrying with backoff"
             }
             Problem::CredentialsUnreadable => {
-                "Claude Code's credentials exist but could not be read (malformed file or keychain access denied)"
+                "Claude Code's credentials exist but could not be read (malformed file or keychain item)"
+            }
+            Problem::UnexpectedAnswer => {
+                "the usage endpoint answered 200 with JSON that holds no usage windows (an empty or error object); retrying with backoff, last numbers kept"
+            }
+            Problem::KeychainLocked => {
+                "the macOS keychain is locked (or an unlock dialog went unanswered): unlock it (log in at the Mac, or `security unlock-keychain`); ccmeter asks again in 1 min (15 min after an unanswered dialog)"
+            }
+            Problem::KeychainDenied => {
+                "macOS refused to hand Claude Code's keychain item to /usr/bin/security (Deny was pressed, or the item's access list changed); ccmeter asks again in 1 h, or run `ccmeter doctor` after fixing it in Keychain Access"
             }
         }
     }
@@ -417,6 +436,8 @@ pub enum EndpointUsage {
     Windows(Snapshot),
     /// Every window was null: the account has no plan limits.
     NoPlanLimits,
+    /// A JSON object with no window key at all (`{}`, an error object): not a usage body.
+    Unexpected,
 }
 
 /// The flat per-model keys that really are model windows. Other `seven_day_*` keys
@@ -571,10 +592,21 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
             }
         }
     }
+    if snap.is_empty() && !has_window_keys(obj) {
+        return Some(EndpointUsage::Unexpected);
+    }
     Some(if snap.is_empty() {
         EndpointUsage::NoPlanLimits
     } else {
         EndpointUsage::Windows(snap)
+    })
+}
+
+/// Whether a body names any window at all, null or not: "no plan limits" is a body whose window
+/// keys are all null, while `{}` or an error object is an answer we did not expect.
+fn has_window_keys(obj: &serde_json::Map<String, Value>) -> bool {
+    obj.keys().any(|k| {
+        matches!(k.as_str(), "five_hour" | "seven_day" | "limits") || k.starts_with("seven_day_")
     })
 }
 
@@ -619,6 +651,24 @@ mod tests {
     #[test]
     fn all_null_body_means_no_plan_limits() {
         assert_eq!(parse("usage-all-null.json"), EndpointUsage::NoPlanLimits);
+    }
+
+    #[test]
+    fn objects_without_window_keys_are_unexpected() {
+        for body in [
+            &b"{}"[..],
+            br#"{"error":{"type":"rate_limit_error","message":"x"}}"#,
+            br#"{"type":"error","error":{"type":"api_error"}}"#,
+        ] {
+            assert_eq!(parse_endpoint(body, NOW), Some(EndpointUsage::Unexpected));
+        }
+        for body in [
+            &br#"{"five_hour":null}"#[..],
+            br#"{"seven_day_opus":null,"extra_usage":null}"#,
+            br#"{"limits":[]}"#,
+        ] {
+            assert_eq!(parse_endpoint(body, NOW), Some(EndpointUsage::NoPlanLimits));
+        }
     }
 
     #[test]

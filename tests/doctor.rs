@@ -310,7 +310,9 @@ fn after_a_401_doctor_asks_for_a_relogin() {
     assert!(last[0].ends_with(" (0s ago)"), "{t}");
     assert_eq!(
         field(&t, "backoff"),
-        ["no request for 10m (shared by every ccmeter process)"]
+        [
+            "no request with the rejected credentials until they change (a /login; re-checked every 3m) or for 10m at most"
+        ]
     );
     assert_eq!(field(&t, "line now"), ["5h -- · 7d -- (re-login: /login)"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -339,6 +341,21 @@ fn check_endpoint_sends_exactly_one_request() {
         field(&t, "line now")[0].starts_with("5h 61% · 7d 23%"),
         "{t}"
     );
+    let agent = format!(
+        "claude-code/2.1.197 (client-app/ccmeter/{})",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        field(&t, "user agent"),
+        [format!(
+            "{agent} (no status line seen yet: Claude Code 2.1.197, the version ccmeter was tested against)"
+        )]
+    );
+    assert!(
+        endpoint.contains(&format!("user agent: {agent}").as_str()),
+        "{t}"
+    );
+    assert_eq!(mock.user_agent(0), Some(agent));
     // Nothing more, not even from a background refresh doctor might have started.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(mock.count(), 1, "{t}");
@@ -373,9 +390,10 @@ fn check_endpoint_during_a_backoff_sends_nothing() {
     let t = text(&out);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(mock.count(), 1, "a request during the backoff:\n{t}");
+    // NOW + 10 = 2026-11-18T08:53:30Z; the 429's minimum of 300 s ends at 08:58:20Z.
     assert_eq!(
         field(&t, "endpoint")[0],
-        "in backoff for 290s more (shared by every ccmeter process)"
+        "rate-limited: no request until 2026-11-18T08:58:20Z (290s more; shared by every ccmeter process)"
     );
     assert!(
         !t.contains("usage endpoint:"),
@@ -453,4 +471,64 @@ fn plain_doctor_sends_no_request() {
         "doctor without --check-endpoint contacted the endpoint"
     );
     assert_no_secret(&s, &[&out]);
+}
+
+#[test]
+fn check_endpoint_asks_once_whatever_the_backoff_but_a_429s() {
+    // A 401 and a 503 each leave a backoff; a person asking gets exactly one request anyway.
+    for first in [
+        status(401, &[], &fixture("error-401.json")),
+        status(503, &[], b"upstream"),
+        ok(b"{}"),
+    ] {
+        let mock = Mock::start(first);
+        let s = Sandbox::new();
+        wire(&s);
+        s.write_credentials(&valid_credentials());
+        let refresh = s.run_with(online(&s, &mock, &["refresh", "--wait"]), b"");
+        assert_eq!(refresh.status.code(), Some(1), "{}", stdout(&refresh));
+        assert_eq!(mock.count(), 1);
+        mock.set(ok(&fixture("usage-flat.json")));
+
+        let mut c = online(&s, &mock, &["doctor", "--check-endpoint"]);
+        c.env("CCMETER_NOW", (NOW + 10).to_string());
+        let out = s.run_with(c, b"");
+        let t = text(&out);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(mock.count(), 2, "{t}");
+        assert!(
+            field(&t, "endpoint")[0].starts_with("asking now, although the backoff had "),
+            "{t}"
+        );
+        assert!(
+            field(&t, "line now")[0].starts_with("5h 61% · 7d 23%"),
+            "{t}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{t}");
+        assert_no_secret(&s, &[&refresh, &out]);
+    }
+}
+
+#[test]
+fn doctor_names_the_user_agent_it_sends() {
+    let s = Sandbox::new();
+    wire(&s);
+    s.write_credentials(&valid_credentials());
+    let v = env!("CARGO_PKG_VERSION");
+    // A status line told us the client's version.
+    one_line(&s.run(&[], &fixture("statusline-full.json")));
+    let t = text(&doctor(&s, &[]));
+    assert_eq!(
+        field(&t, "user agent"),
+        [format!(
+            "claude-code/2.1.300 (client-app/ccmeter/{v}) (Claude Code 2.1.300, from the last status line)"
+        )]
+    );
+    let mut c = s.cmd(&["doctor"]);
+    c.env("CCMETER_USER_AGENT", "curl/8");
+    let t = text(&s.run_with(c, b""));
+    assert_eq!(
+        field(&t, "user agent"),
+        ["curl/8 (from CCMETER_USER_AGENT)"]
+    );
 }

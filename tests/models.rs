@@ -54,12 +54,22 @@ fn binding_model_window_on_every_surface() {
         "5h 12% · 7d 40% · opus 95% ↻3d"
     );
     assert_eq!(
-        run(&s, &mock, &["--format", "{5h}|{7d}|{model}|{reset}|{extra}"], NOW, b""),
+        run(
+            &s,
+            &mock,
+            &["--format", "{5h}|{7d}|{model}|{reset}|{extra}"],
+            NOW,
+            b""
+        ),
         "12%|40%|opus 95%|3d|"
     );
     let v = json(&s, &mock, NOW, b"");
     let scoped = v["scoped"].as_array().unwrap();
-    assert_eq!(scoped.len(), 1, "flat seven_day_opus and limits[] Opus are one window");
+    assert_eq!(
+        scoped.len(),
+        1,
+        "flat seven_day_opus and limits[] Opus are one window"
+    );
     assert_eq!(scoped[0]["name"], "opus");
     assert_eq!(scoped[0]["percent"], 95);
     assert_eq!(scoped[0]["severity"], "critical");

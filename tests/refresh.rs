@@ -103,10 +103,99 @@ fn request_carries_the_documented_headers() {
         SAMPLE_TOKEN.to_lowercase()
     )));
     assert!(lower.contains("anthropic-beta: oauth-2025-04-20"));
-    assert!(lower.contains(&format!(
-        "user-agent: ccmeter/{}",
-        env!("CARGO_PKG_VERSION")
-    )));
+    // No status line has told us Claude Code's version yet: the one ccmeter was tested against.
+    assert_eq!(
+        mock.user_agent(0),
+        Some(format!(
+            "claude-code/2.1.197 (client-app/ccmeter/{})",
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
+}
+
+#[test]
+fn a_user_agent_that_is_not_claude_codes_is_rate_limited() {
+    // The mock, like the real endpoint, answers 429 with retry-after: 0 to anyone else.
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    let mut c = cmd(&s, &mock, &["refresh", "--wait"], NOW);
+    c.env("CCMETER_USER_AGENT", "curl/8");
+    let out = s.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(mock.user_agent(0).as_deref(), Some("curl/8"));
+    assert_eq!(store_json(&s)["health"]["problem"], "rate_limited");
+    assert_eq!(store_json(&s)["health"]["backoff_until"], NOW + 300);
+    assert_eq!(
+        line_at(&s, &mock, NOW),
+        "5h -- · 7d -- (rate-limited, retry 5m)"
+    );
+
+    // The default user agent gets the numbers from the same endpoint.
+    let s = online(&mock);
+    let out = refresh_wait(&s, &mock, NOW);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        mock.user_agent(1)
+            .is_some_and(|ua| ua.starts_with("claude-code/")),
+        "{:?}",
+        mock.user_agent(1)
+    );
+    assert_eq!(line_at(&s, &mock, NOW + 1), "5h 61% · 7d 23% ↻5d");
+}
+
+#[test]
+fn claude_codes_version_from_stdin_goes_into_the_user_agent() {
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    let ua = |v: &str| {
+        format!(
+            "claude-code/{v} (client-app/ccmeter/{})",
+            env!("CARGO_PKG_VERSION")
+        )
+    };
+    // Before the first reply: no rate_limits, only the version (2.1.300) to record.
+    let before = fixture("statusline-before-first-reply.json");
+    let mut c = cmd(&s, &mock, &[], NOW);
+    c.env("CCMETER_OFFLINE", "1");
+    one_line(&s.run_with(c, &before));
+    assert_eq!(store_json(&s)["claude_code_version"], "2.1.300");
+    // The same version again writes nothing.
+    let file = s.store_file().unwrap();
+    let stamp = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        (m.ino(), m.mtime_nsec(), m.len())
+    };
+    s.wait_for_worker();
+    let written = stamp(&file);
+    let mut c = cmd(&s, &mock, &[], NOW + 1);
+    c.env("CCMETER_OFFLINE", "1");
+    one_line(&s.run_with(c, &before));
+    s.wait_for_worker();
+    assert_eq!(stamp(&file), written, "rewrote an unchanged version");
+
+    s.wait_for_worker();
+    let out = refresh_wait(&s, &mock, NOW + 2);
+    assert_eq!(mock.user_agent(0), Some(ua("2.1.300")), "{}", stdout(&out));
+
+    // A newer client rides along with the numbers it sends, in the same write.
+    let captured = fixture("statusline-captured-claude-code.json");
+    one_line(&s.run_with(cmd(&s, &mock, &["--offline"], NOW + 3), &captured));
+    assert_eq!(store_json(&s)["claude_code_version"], "2.1.197");
+    assert_eq!(store_json(&s)["snapshot"]["source"], "stdin");
+    s.wait_for_worker();
+    refresh_wait(&s, &mock, NOW + 4);
+    assert_eq!(mock.user_agent(1), Some(ua("2.1.197")));
+
+    // CCMETER_USER_AGENT replaces the whole value.
+    s.wait_for_worker();
+    let mut c = cmd(&s, &mock, &["refresh", "--wait"], NOW + 5);
+    c.env("CCMETER_USER_AGENT", "claude-code/9.9.9 (mine)");
+    s.run_with(c, b"");
+    assert_eq!(
+        mock.user_agent(2).as_deref(),
+        Some("claude-code/9.9.9 (mine)")
+    );
 }
 
 #[test]
@@ -115,11 +204,12 @@ fn failures_keep_the_last_good_numbers_and_say_why() {
     let s = online(&mock);
     let now = 1_795_420_000;
     refresh_wait(&s, &mock, now);
-    let cases: [(Reply, &str, i64); 3] = [
+    let cases: [(Reply, &str, i64); 5] = [
+        // Re-checked locally every TTL; asked again once the credentials change.
         (
             status(401, &[], &fixture("error-401.json")),
             "ago, re-login: /login)",
-            600,
+            180,
         ),
         (
             status(403, &[], &fixture("error-403.json")),
@@ -130,6 +220,13 @@ fn failures_keep_the_last_good_numbers_and_say_why() {
             status(503, &[], b"upstream"),
             "ago, endpoint unreachable, retry 1m)",
             60,
+        ),
+        // A 200 that is not a usage body: transient, sharing the failure count above.
+        (ok(b"{}"), "ago, unexpected answer, retry 2m)", 120),
+        (
+            ok(br#"{"error":{"type":"api_error","message":"Internal"}}"#),
+            "ago, unexpected answer, retry 4m)",
+            240,
         ),
     ];
     for (i, (reply, want, backoff)) in cases.into_iter().enumerate() {
@@ -347,4 +444,56 @@ fn a_stdin_reading_taken_during_the_request_wins_over_the_answer() {
     assert_eq!(store_json(&s)["snapshot"]["source"], "stdin");
     assert_eq!(line_at(&s, &mock, NOW + 2), "5h 61% · 7d 23% ↻2h13m");
     assert_eq!(store_json(&s)["health"]["problem"], serde_json::Value::Null);
+}
+
+/// Credentials like the sample's, expiring at `expires_at_ms`.
+fn credentials_expiring(expires_at_ms: i64) -> String {
+    String::from_utf8(fixture("credentials.json"))
+        .unwrap()
+        .replace("1795000000000", &expires_at_ms.to_string())
+}
+
+#[test]
+fn a_relogin_clears_the_401_within_one_ttl() {
+    let mock = Mock::start(status(401, &[], &fixture("error-401.json")));
+    let s = online(&mock);
+    s.write_credentials(&credentials_expiring(4_102_444_800_000));
+    refresh_wait(&s, &mock, NOW);
+    assert_eq!(mock.count(), 1);
+    assert_eq!(
+        line_at(&s, &mock, NOW + 1),
+        "5h -- · 7d -- (re-login: /login)"
+    );
+    // The fingerprint in the store names the credentials, never the token.
+    let fingerprint = store_json(&s)["health"]["rejected"]["credentials"].clone();
+    assert!(
+        fingerprint
+            .as_str()
+            .is_some_and(|f| f.ends_with(".credentials.json expiresAt 4102444800000")),
+        "{fingerprint}"
+    );
+    mock.set(ok(&fixture("usage-flat.json")));
+
+    // One TTL later the worker looks again, sees the same credentials, and asks nobody.
+    s.wait_for_worker();
+    one_line(&s.run_with(cmd(&s, &mock, &[], NOW + 181), b""));
+    s.wait_for_worker();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(mock.count(), 1, "asked again with the rejected credentials");
+    assert_eq!(
+        line_at(&s, &mock, NOW + 182),
+        "5h -- · 7d -- (re-login: /login)"
+    );
+
+    // /login: Claude Code writes new credentials (a new expiresAt). The next due line asks.
+    s.write_credentials(&credentials_expiring(4_102_448_400_000));
+    s.wait_for_worker();
+    one_line(&s.run_with(cmd(&s, &mock, &[], NOW + 362), b""));
+    wait_for(|| mock.count() == 2);
+    s.wait_for_worker();
+    assert_eq!(line_at(&s, &mock, NOW + 363), "5h 61% · 7d 23% ↻5d");
+    assert_eq!(
+        store_json(&s)["health"]["rejected"],
+        serde_json::Value::Null
+    );
 }

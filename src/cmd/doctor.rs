@@ -4,7 +4,7 @@
 //! path, backoff respected. Exits 1 when something needs the user's action.
 
 use crate::cli::Config;
-use crate::credentials::{self, Lookup};
+use crate::credentials::Lookup;
 use crate::render::{self, Style};
 use crate::usage::Problem;
 use crate::{refresh, store};
@@ -17,6 +17,8 @@ fn needs_action(p: Problem) -> bool {
             | Problem::Relogin
             | Problem::TokenExpired
             | Problem::CredentialsUnreadable
+            | Problem::KeychainLocked
+            | Problem::KeychainDenied
     )
 }
 
@@ -40,7 +42,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     );
 
     // Credentials: where we looked and what we found.
-    let discovery = credentials::discover_from_env(&config.config_dir, now);
+    let discovery = refresh::discover(config, now);
     for probe in &discovery.probes {
         say("credentials", probe);
     }
@@ -110,10 +112,21 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                         when(h.last_attempt)
                     ),
                 );
-                action |= needs_action(p);
+                // With --check-endpoint the check's own outcome decides, below: a /login
+                // since the last 401 is no longer something to act on.
+                action |= !check_endpoint && needs_action(p);
             }
         }
-        if let Some(until) = h.backoff_until.filter(|&t| t > now) {
+        if let (Some(Problem::Relogin), Some(r)) = (h.problem, &h.rejected) {
+            say(
+                "backoff",
+                &format!(
+                    "no request with the rejected credentials until they change (a /login; re-checked every {}) or for {} at most",
+                    render::fmt_age(config.ttl.max(60)),
+                    render::fmt_until(r.retry_at - now)
+                ),
+            );
+        } else if let Some(until) = h.backoff_until.filter(|&t| t > now) {
             say(
                 "backoff",
                 &format!(
@@ -122,7 +135,29 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 ),
             );
         }
+        if let Some(w) = h.keychain_wait.as_ref().filter(|w| w.until > now) {
+            say(
+                "keychain",
+                &format!(
+                    "not read for {} more ({}), so no second dialog stacks up",
+                    render::fmt_until(w.until - now),
+                    w.reason
+                ),
+            );
+        }
     }
+    let agent = refresh::user_agent(config, entry.as_ref());
+    let why = if config.user_agent.is_some() {
+        "from CCMETER_USER_AGENT".to_string()
+    } else if let Some(v) = entry.as_ref().and_then(|e| e.claude_code_version.as_ref()) {
+        format!("Claude Code {v}, from the last status line")
+    } else {
+        format!(
+            "no status line seen yet: Claude Code {}, the version ccmeter was tested against",
+            crate::endpoint::TESTED_CLAUDE_CODE_VERSION
+        )
+    };
+    say("user agent", &format!("{agent} ({why})"));
     if config.offline {
         say(
             "network",

@@ -38,14 +38,13 @@ pub fn run(config: &Config) -> i32 {
 pub fn current(config: &Config, input: &Input, now: i64) -> Report {
     let entry = config.store.read(now).ok();
     let live = input.rate_limits.as_ref();
-    if let Some(live) = live {
-        record_live(
-            config,
-            entry.as_ref().and_then(|e| e.snapshot.as_ref()),
-            live,
-            now,
-        );
-    }
+    record_live(
+        config,
+        entry.as_ref(),
+        live,
+        input.claude_code_version.as_deref(),
+        now,
+    );
     refresh::spawn_if_due(config, entry.as_ref(), live, now);
     decide(config, live, entry.as_ref(), now)
 }
@@ -78,21 +77,40 @@ fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
     })
 }
 
-/// Stores stdin's numbers so prompts and hooks (which get no `rate_limits`) show them too.
-/// Failure to write (read-only cache dir, full disk) only costs that sharing, never the line.
-fn record_live(config: &Config, stored: Option<&Snapshot>, live: &Snapshot, now: i64) {
-    if !needs_write(stored, live, now) {
+/// Stores stdin's numbers, so prompts and hooks (which get no `rate_limits`) show them too, and
+/// Claude Code's version, which the refresh worker puts in its User-Agent: one write at most, and
+/// only when something changed. Failure to write (read-only cache dir, full disk) only costs that
+/// sharing, never the line.
+fn record_live(
+    config: &Config,
+    entry: Option<&Entry>,
+    live: Option<&Snapshot>,
+    version: Option<&str>,
+    now: i64,
+) {
+    let numbers_due = |e: Option<&Entry>| {
+        live.is_some_and(|l| needs_write(e.and_then(|e| e.snapshot.as_ref()), l, now))
+    };
+    let version_new = |e: Option<&Entry>| {
+        version.is_some_and(|v| e.and_then(|e| e.claude_code_version.as_deref()) != Some(v))
+    };
+    if !numbers_due(entry) && !version_new(entry) {
         return;
     }
     let config_dir = config.config_dir.path.to_string_lossy().into_owned();
     let _ = config.store.update(now, |e| {
         // Re-checked under the lock: another status line may have written the same numbers.
-        if !needs_write(e.snapshot.as_ref(), live, now) {
-            return false;
+        let (numbers, version_changed) = (numbers_due(Some(e)), version_new(Some(e)));
+        if numbers && let Some(live) = live {
+            e.snapshot = Some(usage::merge(e.snapshot.as_ref(), live));
         }
-        e.snapshot = Some(usage::merge(e.snapshot.as_ref(), live));
-        e.config_dir = config_dir;
-        true
+        if version_changed {
+            e.claude_code_version = version.map(String::from);
+        }
+        if numbers || version_changed {
+            e.config_dir = config_dir;
+        }
+        numbers || version_changed
     });
 }
 

@@ -2,7 +2,8 @@
 //! the token.
 //!
 //! Order: `CLAUDE_CODE_OAUTH_TOKEN`, then (macOS) the keychain item named after the config dir,
-//! then `<config dir>/.credentials.json`. The result is a state ([`Lookup`]), not a string, plus
+//! read through `/usr/bin/security` as Claude Code does (see `keychain.rs` for why), then
+//! `<config dir>/.credentials.json`. The result is a state ([`Lookup`]), not a string, plus
 //! a list of what was looked at for `doctor`.
 //!
 //! Deliberately read-only: refresh tokens are single-use, so refreshing one would log Claude Code
@@ -13,10 +14,10 @@
 //! carries file contents.
 
 mod file;
-#[cfg(target_os = "macos")]
 mod keychain;
 
 use crate::paths::ConfigDir;
+use crate::store::KeychainWait;
 use crate::usage::Problem;
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +30,12 @@ const USAGE_SCOPE: &str = "user:profile";
 /// A token this close to its expiry counts as expired: clocks differ, and a request that lands
 /// after expiry gets a 401, which would wrongly tell the user to log in again.
 const EXPIRY_SKEW_MS: i64 = 60_000;
+/// How long each keychain trouble keeps ccmeter from running `security` again. A locked
+/// keychain without a GUI (exit 36) may be unlocked any minute; a refusal is the user's answer;
+/// no answer at all means a dialog is probably on screen, and another must not pile on it.
+const KEYCHAIN_LOCKED_WAIT_S: i64 = 60;
+const KEYCHAIN_DENIED_WAIT_S: i64 = 3600;
+const KEYCHAIN_NO_ANSWER_WAIT_S: i64 = 900;
 
 /// The OAuth access token. Cannot be printed, cloned or serialised; wiped when dropped.
 pub struct Token {
@@ -107,6 +114,19 @@ pub struct Found {
     pub expires_at_ms: Option<i64>,
 }
 
+impl Found {
+    /// Which credentials these are, without anything secret: where they came from and when they
+    /// expire. Claude Code rewrites `expiresAt` on every /login and token refresh, so a change
+    /// here is how a rejected login is known to have been replaced. (An env token has no expiry:
+    /// a new one there is not told apart, and waits out the 401's backoff.)
+    pub fn fingerprint(&self) -> String {
+        match self.expires_at_ms {
+            Some(ms) => format!("{} expiresAt {ms}", self.origin),
+            None => format!("{} expiresAt unknown", self.origin),
+        }
+    }
+}
+
 /// What discovery concluded.
 #[derive(Debug)]
 pub enum Lookup {
@@ -127,8 +147,16 @@ pub enum Lookup {
         origin: Origin,
         reason: String,
     },
+    /// `security` said the keychain is locked, or did not answer (a dialog is up); the reason
+    /// says which. No credentials file either.
+    KeychainLocked {
+        service: String,
+        reason: String,
+    },
+    /// The keychain refused the item (exit 51, or Deny pressed). No credentials file either.
     KeychainDenied {
         service: String,
+        reason: String,
     },
 }
 
@@ -140,9 +168,9 @@ impl Lookup {
             Lookup::NotLoggedIn => Some(Problem::NotLoggedIn),
             Lookup::Expired { .. } => Some(Problem::TokenExpired),
             Lookup::MissingScope { .. } => Some(Problem::NoUsageData),
-            Lookup::Unreadable { .. } | Lookup::KeychainDenied { .. } => {
-                Some(Problem::CredentialsUnreadable)
-            }
+            Lookup::Unreadable { .. } => Some(Problem::CredentialsUnreadable),
+            Lookup::KeychainLocked { .. } => Some(Problem::KeychainLocked),
+            Lookup::KeychainDenied { .. } => Some(Problem::KeychainDenied),
         }
     }
 
@@ -185,8 +213,13 @@ impl Lookup {
             Lookup::Unreadable { origin, reason } => {
                 format!("Claude Code's credentials in {origin} could not be read: {reason}")
             }
-            Lookup::KeychainDenied { service } => format!(
-                "macOS denied access to the keychain item \"{service}\" and no credentials file was found; allow ccmeter when macOS asks, or grant it in Keychain Access"
+            Lookup::KeychainLocked { service, reason } => format!(
+                "the keychain item \"{service}\" could not be read because the keychain is locked ({reason}), and there is no credentials file; {}",
+                Problem::KeychainLocked.explain()
+            ),
+            Lookup::KeychainDenied { service, reason } => format!(
+                "the keychain refused the item \"{service}\" ({reason}), and there is no credentials file; {}",
+                Problem::KeychainDenied.explain()
             ),
         }
     }
@@ -197,16 +230,27 @@ impl Lookup {
 pub struct Discovery {
     pub lookup: Lookup,
     pub probes: Vec<String>,
+    /// The pause on keychain reads the store should hold after this lookup: a new one when
+    /// `security` was locked, refused or silent; the running one when it was not asked; `None`
+    /// once it answered normally.
+    pub keychain_wait: Option<KeychainWait>,
 }
 
-/// What one keychain lookup gave. Defined on every platform so the discovery order is tested
-/// everywhere with a stand-in keychain (only macOS constructs it outside tests).
+/// What one keychain lookup gave. Defined on every platform so the reader and the discovery
+/// order are tested everywhere with stand-ins (only macOS reads the real keychain).
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 enum KeychainRead {
+    /// Exit 44: no such item.
     NotFound,
-    /// The `OSStatus` of the refusal.
-    Denied(i32),
     Found(SecretBytes),
+    /// Exit 36: locked, and no GUI session to unlock it in.
+    Locked,
+    /// Exit 51, or the user canceled: the reason, for `doctor`.
+    Denied(String),
+    /// No answer within the timeout: killed, and probably a dialog on screen.
+    TimedOut,
+    /// Anything else; the reason never quotes the output.
+    Unreadable(String),
 }
 
 /// Looks up `(service, account)`: the real keychain on macOS, a stand-in in tests.
@@ -254,30 +298,36 @@ pub fn keychain_account(user: Option<&str>) -> String {
 }
 
 /// [`discover`] with this process's `CLAUDE_CODE_OAUTH_TOKEN` and `$USER`, at `now` (unix
-/// seconds): what the worker and `doctor` call.
-pub fn discover_from_env(config_dir: &ConfigDir, now: i64) -> Discovery {
+/// seconds), honouring the keychain pause the store holds: what the worker and `doctor` call.
+pub fn discover_from_env(
+    config_dir: &ConfigDir,
+    now: i64,
+    keychain_wait: Option<&KeychainWait>,
+) -> Discovery {
     let user = std::env::var("USER").ok();
     discover(
         config_dir,
         env_token(),
         user.as_deref(),
         now.saturating_mul(1000),
+        keychain_wait,
     )
 }
 
 /// Finds the login. `env_token` is [`env_token()`]'s value, `user` is `$USER`, `now_ms` unix ms.
-/// Reads the keychain (macOS) and the file; writes nothing.
+/// Reads the keychain (macOS, unless `keychain_wait` still runs) and the file; writes nothing.
 pub fn discover(
     config_dir: &ConfigDir,
     env_token: Option<String>,
     user: Option<&str>,
     now_ms: i64,
+    keychain_wait: Option<&KeychainWait>,
 ) -> Discovery {
     #[cfg(target_os = "macos")]
     let keychain: Option<KeychainReader> = Some(&keychain::read);
     #[cfg(not(target_os = "macos"))]
     let keychain: Option<KeychainReader> = None;
-    discover_with(config_dir, env_token, user, now_ms, keychain)
+    discover_with(config_dir, env_token, user, now_ms, keychain, keychain_wait)
 }
 
 fn discover_with(
@@ -286,7 +336,11 @@ fn discover_with(
     user: Option<&str>,
     now_ms: i64,
     keychain: Option<KeychainReader>,
+    keychain_wait: Option<&KeychainWait>,
 ) -> Discovery {
+    let now = now_ms.div_euclid(1000);
+    // Unless the keychain is asked below, a pause still running stays as it is.
+    let mut new_wait = keychain_wait.filter(|w| w.until > now).cloned();
     let mut probes = Vec::new();
     let path = config_dir.path.join(".credentials.json");
     let file_origin = Origin::File(path.clone());
@@ -306,7 +360,11 @@ fn discover_with(
         let why = format!("{ENV_VAR} comes first");
         probes.extend(keychain_origin.iter().map(|o| skipped(o, &why)));
         probes.push(skipped(&file_origin, &why));
-        return Discovery { lookup, probes };
+        return Discovery {
+            lookup,
+            probes,
+            keychain_wait: new_wait,
+        };
     }
     probes.push(format!("{}: not set", Origin::Env));
 
@@ -314,22 +372,87 @@ fn discover_with(
     // file; the keychain's own trouble is reported only when the file has nothing either.
     let mut keychain_trouble = None;
     if let (Some((read, service, account)), Some(origin)) = (keychain, keychain_origin) {
-        match read(&service, &account) {
-            KeychainRead::NotFound => probes.push(format!("{origin}: not found")),
-            KeychainRead::Denied(status) => {
-                probes.push(format!("{origin}: access denied (OSStatus {status})"));
-                keychain_trouble = Some(Lookup::KeychainDenied { service });
-            }
-            KeychainRead::Found(bytes) => {
-                let lookup = judge(file::parse(&bytes.0), origin.clone(), now_ms);
-                drop(bytes);
-                probes.push(format!("{origin}: {}", summary(&lookup, now_ms)));
-                if let Lookup::Unreadable { .. } = lookup {
-                    keychain_trouble = Some(lookup);
-                } else {
-                    probes.push(skipped(&file_origin, "the keychain item comes first"));
-                    return Discovery { lookup, probes };
+        let trouble = |problem: Problem, reason: String| match problem {
+            Problem::KeychainDenied => Lookup::KeychainDenied {
+                service: service.clone(),
+                reason,
+            },
+            _ => Lookup::KeychainLocked {
+                service: service.clone(),
+                reason,
+            },
+        };
+        if let Some(wait) = &new_wait {
+            probes.push(format!(
+                "{origin}: not checked ({}; waiting {} more so no second dialog stacks up)",
+                wait.reason,
+                human_span((wait.until - now) * 1000)
+            ));
+            keychain_trouble = Some(trouble(wait.problem, wait.reason.clone()));
+        } else {
+            // (problem, how long to leave the keychain alone, why) when it needs a pause.
+            let mut pause = None;
+            match read(&service, &account) {
+                KeychainRead::NotFound => probes.push(format!("{origin}: not found")),
+                KeychainRead::Locked => {
+                    pause = Some((
+                        Problem::KeychainLocked,
+                        KEYCHAIN_LOCKED_WAIT_S,
+                        "locked (security exit 36: no GUI session to unlock it)".to_string(),
+                    ));
                 }
+                KeychainRead::Denied(why) => {
+                    pause = Some((
+                        Problem::KeychainDenied,
+                        KEYCHAIN_DENIED_WAIT_S,
+                        format!("access denied ({why})"),
+                    ));
+                }
+                KeychainRead::TimedOut => {
+                    pause = Some((
+                        Problem::KeychainLocked,
+                        KEYCHAIN_NO_ANSWER_WAIT_S,
+                        format!(
+                            "no answer from security within {} s (a keychain dialog is probably on screen)",
+                            keychain::TIMEOUT.as_secs()
+                        ),
+                    ));
+                }
+                KeychainRead::Unreadable(reason) => {
+                    probes.push(format!("{origin}: unreadable: {reason}"));
+                    keychain_trouble = Some(Lookup::Unreadable {
+                        origin: origin.clone(),
+                        reason,
+                    });
+                }
+                KeychainRead::Found(bytes) => {
+                    let lookup = judge(file::parse(&bytes.0), origin.clone(), now_ms);
+                    drop(bytes);
+                    probes.push(format!("{origin}: {}", summary(&lookup, now_ms)));
+                    if let Lookup::Unreadable { .. } = lookup {
+                        keychain_trouble = Some(lookup);
+                    } else {
+                        probes.push(skipped(&file_origin, "the keychain item comes first"));
+                        return Discovery {
+                            lookup,
+                            probes,
+                            keychain_wait: None,
+                        };
+                    }
+                }
+            }
+            new_wait = None;
+            if let Some((problem, wait_s, reason)) = pause {
+                probes.push(format!(
+                    "{origin}: {reason}; not asked again for {}",
+                    human_span(wait_s * 1000)
+                ));
+                new_wait = Some(KeychainWait {
+                    until: now + wait_s,
+                    problem,
+                    reason: reason.clone(),
+                });
+                keychain_trouble = Some(trouble(problem, reason));
             }
         }
     }
@@ -340,6 +463,7 @@ fn discover_with(
             return Discovery {
                 lookup: keychain_trouble.unwrap_or(Lookup::NotLoggedIn),
                 probes,
+                keychain_wait: new_wait,
             };
         }
         file::Raw::Unreadable(reason) => Lookup::Unreadable {
@@ -349,7 +473,11 @@ fn discover_with(
         file::Raw::Bytes(bytes) => judge(file::parse(&bytes.0), file_origin.clone(), now_ms),
     };
     probes.push(format!("{file_origin}: {}", summary(&lookup, now_ms)));
-    Discovery { lookup, probes }
+    Discovery {
+        lookup,
+        probes,
+        keychain_wait: new_wait,
+    }
 }
 
 /// An env token's scopes and expiry are unknown, so it is usable if it can be sent at all.
@@ -435,7 +563,9 @@ fn summary(lookup: &Lookup, now_ms: i64) -> String {
         }
         Lookup::MissingScope { .. } => format!("found, but without the {USAGE_SCOPE} scope"),
         Lookup::Unreadable { reason, .. } => format!("unreadable: {reason}"),
-        Lookup::KeychainDenied { .. } => "access denied".to_string(),
+        Lookup::KeychainLocked { reason, .. } | Lookup::KeychainDenied { reason, .. } => {
+            reason.clone()
+        }
     }
 }
 

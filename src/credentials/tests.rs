@@ -40,6 +40,7 @@ fn discover_files(config_dir: &ConfigDir, env_token: Option<&str>, now_ms: i64) 
         Some("alice"),
         now_ms,
         None,
+        None,
     )
 }
 
@@ -49,13 +50,23 @@ fn discover_keychain(
     answer: impl Fn() -> KeychainRead,
     asked: &std::cell::RefCell<Vec<(String, String)>>,
 ) -> Discovery {
+    discover_keychain_waiting(config_dir, answer, asked, None)
+}
+
+/// The same, with the keychain pause the store holds.
+fn discover_keychain_waiting(
+    config_dir: &ConfigDir,
+    answer: impl Fn() -> KeychainRead,
+    asked: &std::cell::RefCell<Vec<(String, String)>>,
+    wait: Option<&KeychainWait>,
+) -> Discovery {
     let read = |service: &str, account: &str| {
         asked
             .borrow_mut()
             .push((service.to_string(), account.to_string()));
         answer()
     };
-    discover_with(config_dir, None, Some("alice"), NOW_MS, Some(&read))
+    discover_with(config_dir, None, Some("alice"), NOW_MS, Some(&read), wait)
 }
 
 /// Every text a user could ever see from this lookup, plus every `Debug`.
@@ -77,7 +88,7 @@ fn all_text(d: &Discovery) -> String {
         | Lookup::Unreadable { origin, .. } => {
             out.push_str(&format!("{origin:?} {origin}"));
         }
-        Lookup::NotLoggedIn | Lookup::KeychainDenied { .. } => {}
+        Lookup::NotLoggedIn | Lookup::KeychainLocked { .. } | Lookup::KeychainDenied { .. } => {}
     }
     if let Some(p) = d.lookup.problem() {
         out.push_str(&format!("{p:?} {}", p.explain()));
@@ -513,22 +524,82 @@ fn denied_keychain_is_reported_only_without_a_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = configured(tmp.path().to_str().unwrap());
     let asked = Default::default();
-    let d = discover_keychain(&dir, || KeychainRead::Denied(-128), &asked);
-    let Lookup::KeychainDenied { service } = &d.lookup else {
+    let denied = || KeychainRead::Denied("security exit 51".into());
+    let d = discover_keychain(&dir, denied, &asked);
+    let Lookup::KeychainDenied { service, .. } = &d.lookup else {
         panic!("{:?}", d.lookup)
     };
     assert_eq!(service, &keychain_service(&dir));
-    assert_eq!(d.lookup.problem(), Some(Problem::CredentialsUnreadable));
+    assert_eq!(d.lookup.problem(), Some(Problem::KeychainDenied));
     assert!(
-        d.probes[1].ends_with("access denied (OSStatus -128)"),
+        d.probes[1].ends_with("access denied (security exit 51); not asked again for 60m"),
         "{:?}",
         d.probes
     );
     assert!(d.lookup.explain().contains(service.as_str()));
+    let wait = d.keychain_wait.expect("a pause");
+    assert_eq!(
+        (wait.until, wait.problem),
+        (NOW_MS / 1000 + 3600, Problem::KeychainDenied)
+    );
 
+    // The pause is kept even when the file answers: the keychain must still be left alone.
     write_creds(tmp.path(), SAMPLE);
-    let d = discover_keychain(&dir, || KeychainRead::Denied(-128), &asked);
+    let d = discover_keychain(&dir, denied, &asked);
     assert!(matches!(d.lookup, Lookup::Ready(_)), "{:?}", d.lookup);
+    assert!(d.keychain_wait.is_some());
+}
+
+#[test]
+fn locked_and_silent_keychains_pause_for_their_own_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = configured(tmp.path().to_str().unwrap());
+    let asked = Default::default();
+    let now = NOW_MS / 1000;
+    let d = discover_keychain(&dir, || KeychainRead::Locked, &asked);
+    assert_eq!(d.lookup.problem(), Some(Problem::KeychainLocked));
+    assert_eq!(d.keychain_wait.map(|w| w.until), Some(now + 60));
+    let d = discover_keychain(&dir, || KeychainRead::TimedOut, &asked);
+    assert_eq!(d.lookup.problem(), Some(Problem::KeychainLocked));
+    assert!(
+        d.probes[1].contains("no answer from security within 2 s"),
+        "{:?}",
+        d.probes
+    );
+    assert_eq!(d.keychain_wait.map(|w| w.until), Some(now + 900));
+}
+
+#[test]
+fn a_running_keychain_pause_skips_the_keychain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = configured(tmp.path().to_str().unwrap());
+    let asked: std::cell::RefCell<Vec<(String, String)>> = Default::default();
+    let now = NOW_MS / 1000;
+    let wait = KeychainWait {
+        until: now + 600,
+        problem: Problem::KeychainLocked,
+        reason: "no answer from security within 2 s".into(),
+    };
+    let d = discover_keychain_waiting(&dir, || panic!("asked"), &asked, Some(&wait));
+    assert!(asked.borrow().is_empty());
+    assert_eq!(d.lookup.problem(), Some(Problem::KeychainLocked));
+    assert!(
+        d.probes[1].ends_with(
+            "not checked (no answer from security within 2 s; waiting 10m more so no second dialog stacks up)"
+        ),
+        "{:?}",
+        d.probes
+    );
+    assert_eq!(d.keychain_wait.as_ref(), Some(&wait));
+    // With a file, the file is used meanwhile.
+    write_creds(tmp.path(), SAMPLE);
+    let d = discover_keychain_waiting(&dir, || panic!("asked"), &asked, Some(&wait));
+    assert!(matches!(d.lookup, Lookup::Ready(_)), "{:?}", d.lookup);
+    // Once it ran out, the keychain is asked again and a normal answer clears it.
+    let over = KeychainWait { until: now, ..wait };
+    let d = discover_keychain_waiting(&dir, || KeychainRead::NotFound, &asked, Some(&over));
+    assert_eq!(asked.borrow().len(), 1);
+    assert_eq!(d.keychain_wait, None);
 }
 
 #[test]
@@ -589,13 +660,23 @@ fn no_text_in_any_state_contains_the_token() {
     }
     check(discover_keychain(
         &dir,
-        || KeychainRead::Denied(-25293),
+        || KeychainRead::Denied("security exit 51".into()),
         &asked,
     ));
     std::fs::remove_file(tmp.path().join(".credentials.json")).unwrap();
     check(discover_keychain(
         &dir,
-        || KeychainRead::Denied(-25293),
+        || KeychainRead::Denied("security exit 51".into()),
+        &asked,
+    ));
+    check(discover_keychain(&dir, || KeychainRead::Locked, &asked));
+    check(discover_keychain(
+        &dir,
+        || {
+            KeychainRead::Unreadable(
+                "security printed 9 bytes that are neither JSON nor hex".into(),
+            )
+        },
         &asked,
     ));
     for variant in [
@@ -604,6 +685,7 @@ fn no_text_in_any_state_contains_the_token() {
         "Expired",
         "MissingScope",
         "Unreadable",
+        "KeychainLocked",
         "KeychainDenied",
     ] {
         assert!(
@@ -630,6 +712,7 @@ fn mangled_files_never_panic_or_leak() {
         let d = Discovery {
             lookup,
             probes: Vec::new(),
+            keychain_wait: None,
         };
         let text = all_text(&d);
         // A mangled token may still be Ready; only its redacted form may appear.

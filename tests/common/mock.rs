@@ -1,5 +1,10 @@
 //! A usage endpoint on 127.0.0.1, started by the test itself: counts requests, keeps their
 //! raw bytes, and answers in whatever (mis)behaviour the test asks for.
+//!
+//! Like the real endpoint, it serves Claude Code's user agent only: any request whose
+//! `User-Agent` does not start with `claude-code/` gets `429` with `retry-after: 0`, whatever the
+//! test asked for (anthropics/claude-code#30930, #31021; the body is the real one quoted there,
+//! `fixtures/error-429-wrong-user-agent.json`).
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -79,6 +84,31 @@ impl Mock {
     pub fn request_text(&self, i: usize) -> String {
         String::from_utf8_lossy(&self.requests.lock().unwrap()[i]).into_owned()
     }
+
+    /// The `User-Agent` of request `i`, if it sent one.
+    pub fn user_agent(&self, i: usize) -> Option<String> {
+        user_agent(&self.requests.lock().unwrap()[i])
+    }
+}
+
+fn user_agent(request: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(request)
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("user-agent")
+                .then(|| value.trim().to_string())
+        })
+}
+
+/// What the real endpoint answers a client that is not Claude Code.
+fn wrong_user_agent() -> Reply {
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/error-429-wrong-user-agent.json"),
+    )
+    .expect("fixture");
+    status(429, &[("retry-after", "0")], &body)
 }
 
 fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Vec<u8>>>, reply: &Mutex<Reply>) {
@@ -91,8 +121,13 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Vec<u8>>>, reply: &Mutex<Re
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    let claude_code = user_agent(&buf).is_some_and(|ua| ua.starts_with("claude-code/"));
     requests.lock().unwrap().push(buf);
-    let reply = reply.lock().unwrap().clone();
+    let reply = if claude_code {
+        reply.lock().unwrap().clone()
+    } else {
+        wrong_user_agent()
+    };
     answer(&mut stream, reply);
 }
 

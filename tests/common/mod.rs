@@ -51,7 +51,8 @@ impl Sandbox {
             .env_remove("CCMETER_TTL")
             .env_remove("CCMETER_STALE_AFTER")
             .env_remove("CCMETER_WARN_AT")
-            .env_remove("CCMETER_FORMAT");
+            .env_remove("CCMETER_FORMAT")
+            .env_remove("CCMETER_USER_AGENT");
         c
     }
 
