@@ -152,10 +152,13 @@ fn unchanged_partial_stdin_writes_nothing() {
         c
     };
     assert!(s.run_with(offline(NOW), &five_only).status.success());
+    // The first reading may start a calibration scan, which writes its estimate: let it finish.
+    s.wait_for_worker();
     let file = s.store_file().expect("stdin reading stored");
     let before = std::fs::metadata(&file).unwrap();
     let out = s.run_with(offline(NOW + 30), &five_only);
     assert_eq!(one_line(&out), "5h 41% ↻3h2m");
+    s.wait_for_worker();
     let after = std::fs::metadata(&file).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!(
