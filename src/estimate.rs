@@ -198,7 +198,7 @@ fn read_state(path: &Path) -> State {
         version: STATE_VERSION,
         ..State::default()
     };
-    let Ok(f) = File::open(path) else {
+    let Ok(f) = store::open_cache_file(path) else {
         return fresh;
     };
     let mut bytes = Vec::new();

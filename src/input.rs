@@ -3,14 +3,16 @@
 //!
 //! Starship custom modules and tmux give an empty or closed stdin, and some wrappers leave a
 //! pipe open without ever writing: neither may delay the prompt, so the first byte is waited for
-//! only [`FIRST_BYTE_WAIT`].
+//! only [`FIRST_BYTE_WAIT`]. A wrapper may also write the whole JSON and then keep the pipe open
+//! (`(printf '{…}'; sleep 3) | ccmeter`): reading stops as soon as a complete JSON value has
+//! arrived, not at EOF, because starship kills a module after 500 ms.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::usage::{Snapshot, Source, Window, lenient_f64, lenient_time};
+use crate::usage::{Snapshot, Source, Window, lenient_f64, lenient_time, plausible_reset};
 
 /// Input beyond this is not something Claude Code sent: ignored whole.
 pub const MAX_INPUT: usize = 1024 * 1024;
@@ -78,10 +80,65 @@ fn wait_readable(_timeout: Duration) -> bool {
     true
 }
 
+/// Tracks where a JSON object or array that started at the first non-blank byte closes,
+/// byte by byte across reads (so a large input costs one pass, not one parse per read).
+#[derive(Debug, Default)]
+struct Completion {
+    depth: u32,
+    started: bool,
+    in_string: bool,
+    escaped: bool,
+    /// Not an object or array: only EOF ends it.
+    scalar: bool,
+}
+
+impl Completion {
+    /// Feeds more bytes; true once the top-level object or array has closed.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if self.scalar {
+                return false;
+            }
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                b'{' | b'[' => {
+                    self.started = true;
+                    self.depth += 1;
+                }
+                _ if !self.started => self.scalar = true,
+                b'"' => self.in_string = true,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+/// Whether `buf` is one complete JSON value (trailing blanks allowed).
+fn is_complete_json(buf: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok()
+}
+
 fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
     let start = Instant::now();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
+    let mut completion = Completion::default();
     loop {
         let budget = if buf.is_empty() {
             FIRST_BYTE_WAIT
@@ -99,6 +156,15 @@ fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
                     return None;
                 }
                 buf.extend_from_slice(&chunk[..n]);
+                // The closing brace arrived: done, without waiting for an EOF that a writer
+                // holding the pipe open may never send. Bytes after it (which no real writer
+                // sends) make it invalid, and then reading goes on as before.
+                if completion.feed(&chunk[..n]) {
+                    if is_complete_json(&buf) {
+                        break;
+                    }
+                    completion.scalar = true;
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
@@ -119,7 +185,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
         let used = lenient_f64(w.get("used_percentage")?)?;
         Some(Window::percent(
             used,
-            w.get("resets_at").and_then(lenient_time),
+            plausible_reset(w.get("resets_at").and_then(lenient_time), now),
         ))
     };
     let (five_hour, seven_day) = (window("five_hour"), window("seven_day"));
@@ -241,6 +307,41 @@ mod tests {
         ] {
             assert_eq!(parse(bytes, NOW), Input::default());
         }
+    }
+
+    #[test]
+    fn completion_is_seen_at_the_closing_brace_and_not_before() {
+        let json = br#" {"a":"} ] \" {","b":[1,{"c":[]}],"d":"\\"} "#;
+        let close = json.iter().rposition(|&b| b == b'}').unwrap();
+        let mut c = Completion::default();
+        assert!(!c.feed(&json[..close]));
+        assert!(c.feed(&json[close..]));
+        assert!(is_complete_json(json));
+        // One byte at a time, as a slow writer would send it.
+        let mut c = Completion::default();
+        let done_at = json.iter().position(|&b| c.feed(&[b])).unwrap();
+        assert_eq!(done_at, close);
+        for scalar in [&b"42"[..], b"\"{}\"", b"null"] {
+            assert!(!Completion::default().feed(scalar));
+        }
+    }
+
+    /// A reader that hands out `data` and then, instead of EOF, fails the test: the loop must
+    /// stop at the closing brace without asking for more.
+    #[test]
+    fn bounded_read_stops_at_complete_json() {
+        struct NoEof<'a>(&'a [u8]);
+        impl Read for NoEof<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                assert!(!self.0.is_empty(), "read past the complete JSON");
+                let n = self.0.len().min(out.len()).min(7);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let json = fixture("statusline-full.json");
+        assert_eq!(read_bounded(&mut NoEof(&json)), Some(json.clone()));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn backoff_for(problem: Problem, failures: u32, retry_after: Option<i64>, tt
 }
 
 fn snapshot_age(s: Option<&Snapshot>, now: i64) -> i64 {
-    s.map_or(i64::MAX, |s| now - s.taken_at)
+    s.map_or(i64::MAX, |s| now.saturating_sub(s.taken_at))
 }
 
 /// What the due rules look at; `snapshot` is the newest authoritative reading (live stdin
@@ -123,16 +123,17 @@ fn claim_marker(marker: &Path) -> bool {
         return false;
     }
     let create = || {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        opts.open(marker).is_ok()
+        store::cache_open_options()
+            .write(true)
+            .create_new(true)
+            .open(marker)
+            .is_ok()
     };
     if create() {
         return true;
     }
-    let age = std::fs::metadata(marker)
+    // lstat: the age of whatever is at the name, never of a link's target.
+    let age = std::fs::symlink_metadata(marker)
         .and_then(|m| m.modified())
         .map(|t| std::time::SystemTime::now().duration_since(t));
     match age {

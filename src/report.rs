@@ -173,7 +173,7 @@ pub fn decide(
     }
     let Some(entry) = entry else { return report };
     let stored = entry.snapshot.as_ref();
-    let stored_is_old = stored.is_none_or(|s| now - s.taken_at > stale_after);
+    let stored_is_old = stored.is_none_or(|s| now.saturating_sub(s.taken_at) > stale_after);
     let estimate = entry.estimate.as_ref().filter(|e| {
         stored_is_old && stored.is_none_or(|s| e.taken_at > s.taken_at) && !e.is_empty()
     });

@@ -2,11 +2,18 @@
 //! process must agree on (backoff, last error).
 //!
 //! One JSON file per account, `<cache dir>/<account key>.json`. Reads take no lock and never
-//! fail: a missing, corrupt, truncated, future-dated or foreign-version file reads as "nothing
-//! known" and is replaced by the next write. Writes go through [`write_atomic`] (temp file,
-//! fsync, rename) so a reader never sees half a file, and read-modify-write cycles go through
-//! [`Store::update`] under a short-lived lock so a status line and the refresh worker cannot
-//! undo each other's writes.
+//! fail: a missing, corrupt, truncated or foreign-version file reads as "nothing known" and is
+//! replaced by the next write. A file dated in the future is kept: that is the clock stepping
+//! back, and throwing the numbers (and the backoff) away for it would cost more than it saves.
+//! Writes go through [`write_cache_file`] (temp file, rename, no fsync: the store is a cache
+//! that is refilled within a TTL, and one fsync can cost more than the whole line) so a reader
+//! never sees half a file; read-modify-write cycles go through [`Store::update`] under a
+//! short-lived lock so a status line and the refresh worker cannot undo each other's writes.
+//!
+//! Every file in the cache dir is opened without following symlinks, temp files get
+//! unpredictable names and are created exclusively, and a cache dir that another local user
+//! could write to (or owns) is refused outright: otherwise that user could plant links that
+//! make ccmeter overwrite or create files elsewhere with the victim's rights.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -21,9 +28,6 @@ pub const VERSION: u32 = 1;
 
 /// Files larger than this are not ours (or are corrupt): ignored rather than parsed.
 const MAX_ENTRY_BYTES: u64 = 256 * 1024;
-
-/// Snapshots dated further ahead than this are from a broken clock or a foreign writer.
-const FUTURE_SKEW_S: i64 = 300;
 
 /// Everything known about one account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,7 +104,8 @@ pub enum Unusable {
     TooLarge,
     Corrupt(String),
     ForeignVersion(u32),
-    FutureDated,
+    /// The cache dir is not safe to use; the text says which dir and why.
+    UnsafeDir(String),
 }
 
 impl std::fmt::Display for Unusable {
@@ -116,9 +121,7 @@ impl std::fmt::Display for Unusable {
                     "store file has version {v}, expected {VERSION}; it will be replaced"
                 )
             }
-            Unusable::FutureDated => {
-                write!(f, "store file is dated in the future; it will be replaced")
-            }
+            Unusable::UnsafeDir(why) => write!(f, "not read: {why}"),
         }
     }
 }
@@ -150,21 +153,17 @@ impl Store {
 
     /// Reads the entry without locking. Never fails: see [`Unusable`] for why it may be absent.
     pub fn read(&self, now: i64) -> Result<Entry, Unusable> {
-        let path = self.entry_path();
-        let bytes = match File::open(&path) {
-            Ok(f) => {
-                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                if len > MAX_ENTRY_BYTES {
-                    return Err(Unusable::TooLarge);
+        let bytes = read_cache_file(&self.entry_path(), MAX_ENTRY_BYTES).map_err(|e| {
+            if let Some(why) = unsafe_dir_reason(&e) {
+                Unusable::UnsafeDir(why)
+            } else {
+                match e.kind() {
+                    io::ErrorKind::NotFound => Unusable::Missing,
+                    io::ErrorKind::FileTooLarge => Unusable::TooLarge,
+                    _ => Unusable::Unreadable(e.to_string()),
                 }
-                let mut buf = Vec::with_capacity(len as usize);
-                io::Read::read_to_end(&mut io::Read::take(f, MAX_ENTRY_BYTES + 1), &mut buf)
-                    .map_err(|e| Unusable::Unreadable(e.kind().to_string()))?;
-                buf
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Unusable::Missing),
-            Err(e) => return Err(Unusable::Unreadable(e.kind().to_string())),
-        };
+        })?;
         parse_entry(&bytes, now)
     }
 
@@ -180,12 +179,20 @@ impl Store {
         }
         entry.version = VERSION;
         let bytes = serde_json::to_vec_pretty(&entry).map_err(io::Error::other)?;
-        write_atomic(&self.entry_path(), &bytes)?;
+        write_cache_file(&self.entry_path(), &bytes)?;
         Ok(true)
     }
 }
 
-/// Pure: bytes of a store file -> an entry we are willing to trust.
+/// A reading dated further ahead of `now` than this was written before the clock stepped back.
+/// Less is normal: a worker reads the clock once when it starts (and lives at most 15 s), so a
+/// status line may store a reading dated after the worker's `now` while it waits on the endpoint,
+/// and that reading must stay the newer one.
+const CLOCK_STEP_S: i64 = 60;
+
+/// Pure: bytes of a store file -> an entry we are willing to trust. Readings dated well after
+/// `now` (the clock stepped back) are kept and read as taken `now`: shown as current, and a live
+/// stdin reading still counts as newer than them (merging picks the newer stamp).
 pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     #[derive(Deserialize)]
     struct Versioned {
@@ -196,7 +203,7 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     if v.version != VERSION {
         return Err(Unusable::ForeignVersion(v.version));
     }
-    let entry: Entry =
+    let mut entry: Entry =
         serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
     // Every "when" in the file, so that age arithmetic downstream can never overflow or lie.
     let times = [
@@ -209,11 +216,48 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
         if t < 0 {
             return Err(Unusable::Corrupt("negative timestamp".into()));
         }
-        if t > now.saturating_add(FUTURE_SKEW_S) {
-            return Err(Unusable::FutureDated);
-        }
+    }
+    if now >= 0 {
+        clamp_to(&mut entry, now);
     }
     Ok(entry)
+}
+
+/// Moves every "when it was read" more than [`CLOCK_STEP_S`] after `now` back to `now`.
+/// `backoff_until` is a deadline, not a reading, and stays as it is: a backoff is kept, not cut
+/// short, by a clock step.
+fn clamp_to(entry: &mut Entry, now: i64) {
+    let clamp = |t: &mut i64| {
+        if *t > now.saturating_add(CLOCK_STEP_S) {
+            *t = now;
+        }
+    };
+    let snapshot = |s: &mut Snapshot| {
+        let windows = [s.five_hour.as_mut(), s.seven_day.as_mut()]
+            .into_iter()
+            .flatten()
+            .chain(s.scoped.iter_mut().map(|m| &mut m.window));
+        let stamps = windows
+            .filter_map(|w| w.at.as_mut())
+            .chain(s.extra.as_mut().and_then(|e| e.at.as_mut()));
+        for stamp in stamps {
+            clamp(&mut stamp.taken_at);
+        }
+        clamp(&mut s.taken_at);
+    };
+    for s in [entry.snapshot.as_mut(), entry.estimate.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        snapshot(s);
+    }
+    let health = &mut entry.health;
+    for t in [&mut health.last_attempt, &mut health.last_success]
+        .into_iter()
+        .flatten()
+    {
+        clamp(t);
+    }
 }
 
 trait ClassifyName {
@@ -232,34 +276,182 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-/// Creates the cache dir with mode 0700 (and tightens an existing one we own).
-pub fn ensure_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
+/// Why a cache dir is refused: it is not a directory, someone else owns it, or others may
+/// write to it. Carried inside the `io::Error` that [`ensure_dir`] and [`read_cache_file`]
+/// return, so `doctor` can say which dir and why.
+#[derive(Debug)]
+struct UnsafeDir(String);
+
+impl std::fmt::Display for UnsafeDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnsafeDir {}
+
+/// The reason, when `e` is a refusal of the cache dir itself.
+pub fn unsafe_dir_reason(e: &io::Error) -> Option<String> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<UnsafeDir>())
+        .map(|u| u.0.clone())
+}
+
+fn refuse(why: String) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, UnsafeDir(why))
+}
+
+/// Checks an existing cache dir: a directory (a symlink to one is the user's choice), owned by
+/// us, and writable by nobody else. Another user who can write to it could plant symlinks at
+/// the names ccmeter is about to open.
+pub fn check_dir(dir: &Path) -> io::Result<()> {
+    let meta = fs::metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            "not a directory",
+        ));
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = fs::metadata(dir)?;
-        if meta.permissions().mode() & 0o777 != 0o700 {
-            // Best effort: a shared dir set by CCMETER_CACHE_DIR may not be ours to chmod.
-            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(refuse(format!(
+                "{} is owned by uid {}, not by you (uid {me}): another user could plant \
+                 links in it; set CCMETER_CACHE_DIR to a dir of your own",
+                dir.display(),
+                meta.uid()
+            )));
+        }
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(refuse(format!(
+                "{} is writable by group or others (mode {mode:04o}): another user \
+                 could plant links in it; run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            )));
         }
     }
     Ok(())
 }
 
-/// The one way ccmeter writes a file: a temp file in the same dir (mode 0600), fsync, rename.
-/// Readers see the old file or the new one, never a mix.
+/// Makes sure the cache dir exists and is safe to use. A dir ccmeter creates gets mode 0700;
+/// an existing one keeps the mode its owner gave it (a user who made it 0500 meant it).
+pub fn ensure_dir(dir: &Path) -> io::Result<()> {
+    match check_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        done => return done,
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(dir) {
+        Ok(()) => Ok(()),
+        // Another process created it a moment ago: judge it like any existing dir.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_dir(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a file can be created in `dir` right now (for `doctor`): creates and removes an
+/// empty temp file, exactly as a store write would start.
+pub fn probe_writable(dir: &Path) -> io::Result<()> {
+    let (tmp, _file) = create_temp(dir, "probe")?;
+    fs::remove_file(tmp)
+}
+
+/// Reads a small file from the cache dir: not through a symlink, only a regular file (a FIFO
+/// planted there must not hang a prompt), at most `max` bytes (`FileTooLarge` beyond), and only
+/// from a dir [`check_dir`] accepts.
+pub fn read_cache_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    check_dir(path.parent().unwrap_or(Path::new(".")))?;
+    let f = open_cache_file(path)?;
+    let len = f.metadata()?.len();
+    if len > max {
+        return Err(io::Error::from(io::ErrorKind::FileTooLarge));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    io::Read::read_to_end(&mut io::Read::take(f, max + 1), &mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(io::Error::from(io::ErrorKind::FileTooLarge));
+    }
+    Ok(buf)
+}
+
+/// Opens an existing file in the cache dir for reading, never through a symlink and never
+/// blocking on a FIFO; anything but a regular file is an error.
+pub fn open_cache_file(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(not_followed)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// Options for any file ccmeter creates or appends to in the cache dir: owner-only, and a
+/// symlink at the name is an error rather than a way to write somewhere else.
+pub fn cache_open_options() -> OpenOptions {
+    let mut opts = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    opts
+}
+
+/// `ELOOP` from `O_NOFOLLOW` says "symlink loop", which would send a user hunting for a loop.
+fn not_followed(e: io::Error) -> io::Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::new(e.kind(), "is a symbolic link (not followed)");
+    }
+    e
+}
+
+/// Atomic and durable: temp file, fsync, rename. For files that are the user's own
+/// (`settings.json` and its backups), which must survive a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_via_temp(path, bytes, true)
+}
+
+/// Atomic, not durable: temp file, rename, no fsync. For the cache dir, whose files are
+/// re-read tolerantly and refilled within a TTL; an fsync here would cost more than the line.
+pub fn write_cache_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_via_temp(path, bytes, false)
+}
+
+/// Readers see the old file or the new one, never a mix. The temp file is created exclusively
+/// under a name nobody can guess, so a link planted in advance cannot redirect the write.
+fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let (tmp, mut f) = create_temp(dir, &name)?;
     let result = (|| {
-        let mut f = open_private(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -268,16 +460,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Opens (creating or truncating) a file readable only by its owner.
-pub fn open_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// Creates `.<name>.<random>.tmp` in `dir` with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for _ in 0..8 {
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", unpredictable_u64()));
+        match cache_open_options().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            // Taken (by chance or by someone planting names): draw again.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(not_followed(e)),
+        }
     }
-    opts.open(path)
+    Err(last)
+}
+
+/// 64 bits nobody else can predict, with no dependency and no extra syscall: std seeds each
+/// thread's `RandomState` keys from the OS's random source, and SipHash under those secret
+/// keys is unpredictable to anyone who does not know them.
+fn unpredictable_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
 }
 
 /// An exclusive OS file lock, released when dropped (and by the OS if the process dies, so a
@@ -317,14 +525,13 @@ impl Drop for FileLock {
 }
 
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
+    cache_open_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(not_followed)
 }
 
 #[cfg(test)]
@@ -409,24 +616,6 @@ mod tests {
             let err = store.read(NOW).unwrap_err();
             assert!(err.to_string().contains(want), "{err}");
         }
-        let future = Entry {
-            version: VERSION,
-            snapshot: Some(snap(NOW + 86_400)),
-            ..Entry::default()
-        };
-        fs::write(store.entry_path(), serde_json::to_vec(&future).unwrap()).unwrap();
-        assert_eq!(store.read(NOW), Err(Unusable::FutureDated));
-        let mut attempt_from_future = Entry {
-            version: VERSION,
-            ..Entry::default()
-        };
-        attempt_from_future.health.last_attempt = Some(NOW + 3600);
-        fs::write(
-            store.entry_path(),
-            serde_json::to_vec(&attempt_from_future).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(store.read(NOW), Err(Unusable::FutureDated));
         let ancient = Entry {
             version: VERSION,
             snapshot: Some(snap(i64::MIN)),
@@ -445,6 +634,167 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
+    }
+
+    /// The clock stepped back an hour: the reading, the backoff and the attempt all survive,
+    /// and the next write keeps them.
+    #[test]
+    fn future_dated_entries_are_kept() {
+        let (_d, store) = store();
+        store
+            .update(NOW, |e| {
+                e.snapshot = Some(snap(NOW));
+                e.health.backoff_until = Some(NOW + 600);
+                e.health.last_attempt = Some(NOW);
+                true
+            })
+            .unwrap();
+        let earlier = NOW - 3600;
+        let entry = store.read(earlier).unwrap();
+        // Read as taken now: current, and not newer than a live reading taken now.
+        assert_eq!(entry.snapshot, Some(snap(earlier)));
+        assert_eq!(entry.health.last_attempt, Some(earlier));
+        assert!(entry.health.in_backoff(earlier));
+        // A worker whose clock was read a few seconds before this reading was taken: no step.
+        assert_eq!(store.read(NOW - 15).unwrap().snapshot, Some(snap(NOW)));
+        store
+            .update(earlier, |e| {
+                e.estimate = Some(snap(earlier));
+                true
+            })
+            .unwrap();
+        let entry = store.read(earlier).unwrap();
+        assert_eq!(entry.snapshot, Some(snap(earlier)));
+        assert_eq!(entry.health.backoff_until, Some(NOW + 600));
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[cfg(unix)]
+    fn chmod(p: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dir_the_user_made_keeps_its_mode() {
+        let (_d, store) = store();
+        fs::create_dir(store.dir()).unwrap();
+        chmod(store.dir(), 0o500);
+        ensure_dir(store.dir()).unwrap();
+        assert_eq!(mode(store.dir()), 0o500);
+        chmod(store.dir(), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dir_others_can_write_is_refused_for_reads_and_writes() {
+        let (_d, store) = store();
+        store
+            .update(NOW, |e| {
+                e.snapshot = Some(snap(NOW));
+                true
+            })
+            .unwrap();
+        for bad in [0o777, 0o770, 0o1777, 0o720] {
+            chmod(store.dir(), bad);
+            let Err(Unusable::UnsafeDir(why)) = store.read(NOW) else {
+                panic!("{bad:o} read");
+            };
+            assert!(why.contains("writable by group or others"), "{why}");
+            let err = store.update(NOW, |_| true).unwrap_err();
+            assert!(unsafe_dir_reason(&err).is_some(), "{bad:o}: {err}");
+            assert_eq!(mode(store.dir()), bad, "never chmodded");
+        }
+        chmod(store.dir(), 0o700);
+        assert!(store.read(NOW).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dir_someone_else_owns_is_refused() {
+        // Only root can give a dir away; elsewhere this is covered by the mode checks.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let (_d, store) = store();
+        ensure_dir(store.dir()).unwrap();
+        std::os::unix::fs::chown(store.dir(), Some(65534), None).unwrap();
+        let err = ensure_dir(store.dir()).unwrap_err();
+        let why = unsafe_dir_reason(&err).unwrap();
+        assert!(why.contains("owned by uid 65534"), "{why}");
+        assert!(matches!(store.read(NOW), Err(Unusable::UnsafeDir(_))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cache_files_are_never_opened_through_symlinks() {
+        let (d, store) = store();
+        ensure_dir(store.dir()).unwrap();
+        let target = d.path().join("target");
+        for name in ["write.lock", "refresh.lock"] {
+            let link = store.sidecar(name);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let err = FileLock::try_acquire(&link).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+            assert!(!target.exists());
+        }
+        // The store file itself: not read through a link, and the next write replaces the
+        // link, not its target.
+        fs::write(&target, b"secret").unwrap();
+        fs::remove_file(store.sidecar("write.lock")).unwrap();
+        std::os::unix::fs::symlink(&target, store.entry_path()).unwrap();
+        assert!(
+            matches!(store.read(NOW), Err(Unusable::Unreadable(e)) if e.contains("symbolic link"))
+        );
+        store.update(NOW, |_| true).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"secret");
+        assert!(
+            !fs::symlink_metadata(store.entry_path())
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(mode(&store.entry_path()), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_the_cache_dir_is_not_read() {
+        let (_d, store) = store();
+        ensure_dir(store.dir()).unwrap();
+        let path = std::ffi::CString::new(store.entry_path().to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert!(matches!(store.read(NOW), Err(Unusable::Unreadable(e)) if e.contains("regular")));
+    }
+
+    #[test]
+    fn temp_names_are_unpredictable_and_left_behind_on_failure_never() {
+        let (_d, store) = store();
+        ensure_dir(store.dir()).unwrap();
+        let (a, _fa) = create_temp(store.dir(), "x.json").unwrap();
+        let (b, _fb) = create_temp(store.dir(), "x.json").unwrap();
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".x.json.") && name.ends_with(".tmp") && name.len() == 28,
+            "{name}"
+        );
+        #[cfg(unix)]
+        assert_eq!(mode(&a), 0o600);
+        // A rename onto a directory fails: the temp file is removed, not left behind.
+        fs::create_dir(store.dir().join("d")).unwrap();
+        assert!(write_cache_file(&store.dir().join("d"), b"x").is_err());
+        let left: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".d."))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

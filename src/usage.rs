@@ -425,7 +425,17 @@ pub fn lenient_time(v: &Value) -> Option<i64> {
     let f = lenient_f64(v)?;
     // Anything past year 5000 in seconds is surely milliseconds.
     let secs = if f > 95_617_584_000.0 { f / 1000.0 } else { f };
-    Some(secs as i64)
+    // Past year 9999 even as milliseconds (`1e308`): not a time at all.
+    (secs.abs() <= 253_402_300_799.0).then_some(secs as i64)
+}
+
+/// No plan window resets more than a week ahead; a reset over a year away is a garbled field,
+/// and showing it would print `↻106751991146514d`. Such a window's reset is unknown.
+const MAX_RESET_AHEAD_S: i64 = 366 * 86_400;
+
+/// A window's reset time as sent, or `None` when it is absurdly far ahead of `now`.
+pub fn plausible_reset(resets_at: Option<i64>, now: i64) -> Option<i64> {
+    resets_at.filter(|&t| t <= now.saturating_add(MAX_RESET_AHEAD_S))
 }
 
 /// What a usage endpoint body says.
@@ -545,7 +555,7 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
         let p = percent_value(o.get("utilization"))?;
         Some(Window::percent(
             p,
-            o.get("resets_at").and_then(lenient_time),
+            plausible_reset(o.get("resets_at").and_then(lenient_time), now),
         ))
     };
     let mut snap = Snapshot::new(Source::Oauth, now);
@@ -558,7 +568,8 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
                 let Some(p) = percent_value(l.get("percent")) else {
                     continue;
                 };
-                let mut w = Window::percent(p, l.get("resets_at").and_then(lenient_time));
+                let reset = plausible_reset(l.get("resets_at").and_then(lenient_time), now);
+                let mut w = Window::percent(p, reset);
                 w.severity = l.get("severity").and_then(Severity::parse);
                 match l.get("kind").and_then(Value::as_str) {
                     Some("session") => snap.five_hour = Some(w),
@@ -684,6 +695,27 @@ mod tests {
         assert_eq!(parse_endpoint(b"<html>", NOW), None);
         assert_eq!(parse_endpoint(b"{\"five_hour\":{\"utiliz", NOW), None);
         assert_eq!(parse_endpoint(b"[]", NOW), None);
+    }
+
+    #[test]
+    fn absurd_reset_times_are_unknown() {
+        for t in ["1e308", "-1e308", "9.3e18", "1e300"] {
+            let v: Value = serde_json::from_str(t).unwrap();
+            assert_eq!(lenient_time(&v), None, "{t}");
+        }
+        assert_eq!(
+            plausible_reset(Some(NOW + 8 * 86_400), NOW),
+            Some(NOW + 8 * 86_400)
+        );
+        assert_eq!(plausible_reset(Some(NOW + 400 * 86_400), NOW), None);
+        assert_eq!(plausible_reset(Some(i64::MAX), i64::MAX), Some(i64::MAX));
+        let body = br#"{"five_hour":{"utilization":5,"resets_at":"9999-12-31T23:59:59Z"},
+            "limits":[{"kind":"weekly_all","percent":7,"resets_at":1e308}]}"#;
+        let Some(EndpointUsage::Windows(s)) = parse_endpoint(body, NOW) else {
+            panic!()
+        };
+        assert_eq!(s.five_hour, Some(Window::percent(5.0, None)));
+        assert_eq!(s.seven_day, Some(Window::percent(7.0, None)));
     }
 
     #[test]

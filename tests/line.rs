@@ -162,19 +162,15 @@ fn seed_store(sandbox: &Sandbox, bytes: &[u8]) {
 }
 
 #[test]
-fn corrupt_truncated_and_future_store_files_are_ignored_and_replaced() {
+fn corrupt_truncated_and_foreign_store_files_are_ignored_and_replaced() {
     let good = {
         let sandbox = Sandbox::new();
         one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
         std::fs::read(sandbox.store_file().unwrap()).unwrap()
     };
-    let future = String::from_utf8(good.clone())
-        .unwrap()
-        .replace(&NOW.to_string(), &(NOW + 86_400).to_string());
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("corrupt", b"\x00\x01 not json".to_vec()),
         ("truncated", good[..good.len() / 2].to_vec()),
-        ("future-dated", future.into_bytes()),
         (
             "foreign version",
             String::from_utf8(good.clone())
@@ -270,5 +266,251 @@ fn help_version_and_demo() {
     assert!(
         sandbox.entry_files().is_empty(),
         "demo must not touch the store"
+    );
+}
+
+/// Runs at another pinned clock.
+fn at(sandbox: &Sandbox, now: i64, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut cmd = sandbox.cmd(args);
+    cmd.env("CCMETER_NOW", now.to_string());
+    sandbox.run_with(cmd, stdin)
+}
+
+fn store_json(sandbox: &Sandbox) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(sandbox.store_file().unwrap()).unwrap()).unwrap()
+}
+
+/// The clock steps back an hour after a reading (NTP, a VM restored, a dual boot): the reading
+/// is shown as current and the shared backoff survives, instead of `(no data yet)` and a store
+/// rewritten empty.
+#[test]
+fn a_clock_step_back_keeps_the_store() {
+    let sandbox = Sandbox::new();
+    one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    sandbox.wait_for_worker();
+    let mut entry = store_json(&sandbox);
+    entry["health"]["backoff_until"] = (NOW + 600).into();
+    entry["health"]["failures"] = 2.into();
+    std::fs::write(
+        sandbox.store_file().unwrap(),
+        serde_json::to_vec(&entry).unwrap(),
+    )
+    .unwrap();
+    let earlier = NOW - 3600;
+    assert_eq!(
+        one_line(&at(&sandbox, earlier, &[], b"")),
+        "5h 61% · 7d 23% ↻3h13m"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&one_line(&at(&sandbox, earlier, &["--json"], b""))).unwrap();
+    assert_eq!(
+        (json["age_s"].as_i64(), &json["stale"]),
+        (Some(0), &false.into())
+    );
+    // Whatever the worker started by those runs did, the reading and the backoff are still there.
+    sandbox.wait_for_worker();
+    let after = store_json(&sandbox);
+    assert_eq!(
+        after["snapshot"]["five_hour"]["used"],
+        entry["snapshot"]["five_hour"]["used"]
+    );
+    assert_eq!(after["health"]["backoff_until"], NOW + 600);
+    assert_eq!(after["health"]["failures"], 2);
+    // A live reading after the step is newer than the stored one, though dated earlier.
+    let changed = String::from_utf8(fixture("statusline-full.json"))
+        .unwrap()
+        .replace("61.4", "64.4");
+    for stdin in [changed.as_bytes(), b""] {
+        assert_eq!(
+            one_line(&at(&sandbox, earlier + 5, &["--color", "never"], stdin)),
+            "5h 64% · 7d 23% ↻3h13m"
+        );
+    }
+}
+
+/// `resets_at: 1e308` (or any time absurdly far ahead) is an unknown reset, not `↻106751991146514d`.
+#[test]
+fn absurd_reset_times_are_unknown() {
+    let sandbox = Sandbox::new();
+    for (resets_at, want) in [
+        ("1e308", "5h 50%"),
+        ("9223372036854775807", "5h 50%"),
+        ("\"9999-12-31T23:59:59Z\"", "5h 50%"),
+        ("1795000000", "5h 50% ↻2h13m"),
+    ] {
+        let body = format!(
+            r#"{{"rate_limits":{{"five_hour":{{"used_percentage":50,"resets_at":{resets_at}}}}}}}"#
+        );
+        assert_eq!(
+            one_line(&sandbox.run(&["--color", "never"], body.as_bytes())),
+            want,
+            "{resets_at}"
+        );
+    }
+}
+
+/// The key the sandbox's account is stored under (the store file's stem).
+fn account_key(sandbox: &Sandbox) -> String {
+    one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    sandbox.wait_for_worker();
+    let file = sandbox.store_file().unwrap();
+    let key = file.file_stem().unwrap().to_string_lossy().into_owned();
+    for p in sandbox.entry_files() {
+        std::fs::remove_file(p).unwrap();
+    }
+    key
+}
+
+/// Links planted in the cache dir at the names ccmeter opens — the write lock, the refresh
+/// lock and start marker, the hook state, and the temp names a pid-based scheme would use —
+/// never get their targets created or written.
+#[test]
+fn symlinks_planted_in_the_cache_dir_are_never_followed() {
+    let sandbox = Sandbox::new();
+    let key = account_key(&sandbox);
+    let victims = sandbox.dir.path().join("victims");
+    std::fs::create_dir(&victims).unwrap();
+    let plant = |name: String| {
+        let _ = std::fs::remove_file(sandbox.cache.join(&name));
+        std::os::unix::fs::symlink(victims.join(&name), sandbox.cache.join(&name)).unwrap();
+    };
+    // Temp names as `.<key>.json.<pid>.tmp` were: the next few thousand pids.
+    let pid = std::process::id();
+    for p in pid..pid + 3000 {
+        plant(format!(".{key}.json.{p}.tmp"));
+    }
+    for suffix in ["refresh.started", "hook.json", "scan.json"] {
+        plant(format!("{key}.{suffix}"));
+    }
+    // The store is written (through unguessable, exclusive temp files) and read back; the hook
+    // and the worker replace the links at their state files instead of writing through them.
+    one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    assert_eq!(
+        one_line(&sandbox.run(&["--color", "never"], b"")),
+        "5h 61% · 7d 23% ↻2h13m"
+    );
+    let hot = String::from_utf8(fixture("statusline-full.json"))
+        .unwrap()
+        .replace("61.4", "91.4");
+    one_line(&sandbox.run(&[], hot.as_bytes()));
+    let hook = common::stdout(&sandbox.run(&["hook"], &fixture("hook-user-prompt-submit.json")));
+    assert!(hook.contains("5-hour limit at 91%"), "{hook}");
+    let refresh = common::stdout(&sandbox.run(&["refresh", "--wait"], b""));
+    assert!(refresh.contains("estimate: scanned"), "{refresh}");
+    let created: Vec<_> = std::fs::read_dir(&victims).unwrap().collect();
+    assert!(created.is_empty(), "created through a link: {created:?}");
+    // The locks themselves planted: nothing is written, the line still prints.
+    plant(format!("{key}.write.lock"));
+    plant(format!("{key}.refresh.lock"));
+    let changed = hot.replace("91.4", "93.4");
+    assert_eq!(
+        one_line(&sandbox.run(&["--color", "never"], changed.as_bytes())),
+        "5h 93% · 7d 23% ↻2h13m"
+    );
+    let refresh = common::stdout(&sandbox.run(&["refresh", "--wait"], b""));
+    assert!(refresh.contains("symbolic link"), "{refresh}");
+    // A worker the last line may have started stops at the planted lock; give it time to.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let created: Vec<_> = std::fs::read_dir(&victims).unwrap().collect();
+    assert!(created.is_empty(), "created through a link: {created:?}");
+}
+
+/// A cache dir another user could write to is refused: nothing is read from it or written to
+/// it, the line still comes from stdin, and `doctor` says which dir and why.
+#[test]
+fn a_cache_dir_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    sandbox.wait_for_worker();
+    let chmod = |mode| {
+        std::fs::set_permissions(&sandbox.cache, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chmod(0o777);
+    let before: Vec<_> = sandbox.entry_files();
+    let stored = std::fs::read(sandbox.store_file().unwrap()).unwrap();
+    assert_eq!(
+        one_line(&sandbox.run(&["--color", "never"], b"")),
+        "5h -- · 7d -- (no data yet)"
+    );
+    let changed = String::from_utf8(fixture("statusline-full.json"))
+        .unwrap()
+        .replace("61.4", "71.4");
+    assert_eq!(
+        one_line(&sandbox.run(&["--color", "never"], changed.as_bytes())),
+        "5h 71% · 7d 23% ↻2h13m"
+    );
+    assert_eq!(sandbox.entry_files(), before, "no file created");
+    assert_eq!(
+        std::fs::read(sandbox.store_file().unwrap()).unwrap(),
+        stored
+    );
+    let doctor = common::stdout(&sandbox.run(&["doctor"], b""));
+    let dir = sandbox.cache.display();
+    assert!(
+        doctor.contains(&format!(
+            "cache dir is not usable: {dir} is writable by group or others (mode 0777): \
+             another user could plant links in it; run `chmod 700 {dir}`"
+        )),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains(&format!("(not read: {dir} is writable by group or others")),
+        "{doctor}"
+    );
+    assert_eq!(
+        std::fs::metadata(&sandbox.cache)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o777,
+        "a dir ccmeter did not create is never chmodded"
+    );
+    chmod(0o700);
+    assert_eq!(
+        one_line(&sandbox.run(&["--color", "never"], b"")),
+        "5h 61% · 7d 23% ↻2h13m"
+    );
+}
+
+/// A cache dir the user made read-only stays read-only, and `doctor` says it cannot write there
+/// (where root ignores the mode, a file in the way stands in for it).
+#[test]
+fn a_read_only_cache_dir_is_left_alone_and_doctor_says_it_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(&sandbox.cache).unwrap();
+    std::fs::set_permissions(&sandbox.cache, std::fs::Permissions::from_mode(0o500)).unwrap();
+    one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    sandbox.wait_for_worker();
+    let mode = std::fs::metadata(&sandbox.cache)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    std::fs::set_permissions(&sandbox.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(mode, 0o500, "chmodded back");
+
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unwritable = if root {
+        let file = sandbox.dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        file.join("cache")
+    } else {
+        std::fs::set_permissions(&sandbox.cache, std::fs::Permissions::from_mode(0o500)).unwrap();
+        sandbox.cache.clone()
+    };
+    let mut doctor = sandbox.cmd(&["doctor"]);
+    doctor.env("CCMETER_CACHE_DIR", &unwritable);
+    let out = common::stdout(&sandbox.run_with(doctor, b""));
+    std::fs::set_permissions(&sandbox.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(
+        out.contains(&format!(
+            "cache dir is not usable: cannot write to {} (",
+            unwritable.display()
+        )),
+        "{out}"
     );
 }

@@ -71,6 +71,25 @@ fn a_pipe_that_never_closes_does_not_hold_the_prompt() {
     }
 }
 
+/// `(printf '<json>'; sleep 3) | ccmeter`: the JSON is complete long before the pipe closes,
+/// and starship kills a module at 500 ms.
+#[test]
+fn complete_json_on_a_pipe_left_open_answers_at_once() {
+    let s = Sandbox::new();
+    for body in [
+        fixture("statusline-full.json"),
+        b"  {\"rate_limits\":{\"five_hour\":{\"used_percentage\":61.4,\"resets_at\":1795000000},\
+          \"seven_day\":{\"used_percentage\":23,\"resets_at\":1795400000}},\"x\":\"}\"}\n"
+            .to_vec(),
+    ] {
+        let start = Instant::now();
+        let out = s.run_with_stalled_stdin(s.cmd(&["--color", "never"]), &body);
+        let took = start.elapsed();
+        assert_eq!(one_line(&out), PLAIN);
+        assert!(took < Duration::from_millis(400), "took {took:?}");
+    }
+}
+
 #[test]
 fn colour_targets_escape_for_their_shell() {
     let s = seeded();

@@ -57,7 +57,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let path = config.store.entry_path();
     let entry = match config.store.read(now) {
         Ok(e) => {
-            let age = |s: &crate::usage::Snapshot| render::fmt_age(now - s.taken_at);
+            let age = |s: &crate::usage::Snapshot| render::fmt_age(now.saturating_sub(s.taken_at));
             let what = match (&e.snapshot, &e.estimate) {
                 (Some(s), Some(est)) => format!(
                     "{} data, {} old; estimate {} old",
@@ -77,11 +77,18 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
             None
         }
     };
-    if let Err(e) = store::ensure_dir(config.store.dir()) {
-        say(
-            "",
-            &format!("→ cache dir is not usable: {e}; set CCMETER_CACHE_DIR"),
-        );
+    let dir = config.store.dir();
+    let usable = store::ensure_dir(dir).and_then(|()| store::probe_writable(dir));
+    if let Err(e) = usable {
+        let text = match store::unsafe_dir_reason(&e) {
+            Some(why) => format!("→ cache dir is not usable: {why}"),
+            None => format!(
+                "→ cache dir is not usable: cannot write to {} ({e}); numbers are neither \
+                 shared nor refreshed until it is writable, or set CCMETER_CACHE_DIR",
+                dir.display()
+            ),
+        };
+        say("", &text);
         action = true;
     }
 
@@ -89,7 +96,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     if let Some(h) = entry.as_ref().map(|e| &e.health) {
         let when = |t: Option<i64>| {
             t.map_or("never".into(), |t| {
-                format!("{} ago", render::fmt_age(now - t))
+                format!("{} ago", render::fmt_age(now.saturating_sub(t)))
             })
         };
         match h.problem {
@@ -131,7 +138,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 "backoff",
                 &format!(
                     "no request for {} (shared by every ccmeter process)",
-                    render::fmt_until(until - now)
+                    render::fmt_until(until.saturating_sub(now))
                 ),
             );
         }

@@ -134,7 +134,7 @@ pub fn run(config: &Config) -> i32 {
         .unwrap_or_default();
     let report = super::line::current(config, &input, now);
     let path = config.store.sidecar("hook.json");
-    let mut announced: Announced = std::fs::read(&path)
+    let mut announced: Announced = store::read_cache_file(&path, 64 * 1024)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
@@ -143,7 +143,7 @@ pub fn run(config: &Config) -> i32 {
         // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
         if let Ok(bytes) = serde_json::to_vec(&announced) {
             let _ = store::ensure_dir(config.store.dir())
-                .and_then(|_| store::write_atomic(&path, &bytes));
+                .and_then(|_| store::write_cache_file(&path, &bytes));
         }
         // Claude Code may have stopped reading (timeout, exit): an EPIPE is no reason to panic
         // and exit 101, which println! would do.

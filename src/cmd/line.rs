@@ -72,7 +72,7 @@ fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
         (Some(_), None) => true,
         (Some(n), Some(o)) => {
             let at = stored.stamp_of(o).taken_at;
-            !n.same_numbers(o) || now - at >= RESTAMP_AFTER_S || at > now
+            !n.same_numbers(o) || now.saturating_sub(at) >= RESTAMP_AFTER_S || at > now
         }
     })
 }
