@@ -121,7 +121,8 @@ impl std::fmt::Display for Unusable {
                     "store file has version {v}, expected {VERSION}; it will be replaced"
                 )
             }
-            Unusable::UnsafeDir(why) => write!(f, "not read: {why}"),
+            // The reason is long and `doctor` prints it on its own line.
+            Unusable::UnsafeDir(_) => write!(f, "not read: the cache dir is not safe to use"),
         }
     }
 }
@@ -371,8 +372,7 @@ pub fn probe_writable(dir: &Path) -> io::Result<()> {
 /// from a dir [`check_dir`] accepts.
 pub fn read_cache_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     check_dir(path.parent().unwrap_or(Path::new(".")))?;
-    let f = open_cache_file(path)?;
-    let len = f.metadata()?.len();
+    let (f, len) = open_regular(path)?;
     if len > max {
         return Err(io::Error::from(io::ErrorKind::FileTooLarge));
     }
@@ -387,6 +387,11 @@ pub fn read_cache_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// Opens an existing file in the cache dir for reading, never through a symlink and never
 /// blocking on a FIFO; anything but a regular file is an error.
 pub fn open_cache_file(path: &Path) -> io::Result<File> {
+    open_regular(path).map(|(f, _)| f)
+}
+
+/// [`open_cache_file`], plus the file's length from the same `fstat`.
+fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     let mut opts = OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -395,13 +400,14 @@ pub fn open_cache_file(path: &Path) -> io::Result<File> {
         opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     let f = opts.open(path).map_err(not_followed)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
-    Ok(f)
+    Ok((f, meta.len()))
 }
 
 /// Options for any file ccmeter creates or appends to in the cache dir: owner-only, and a

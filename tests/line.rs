@@ -455,7 +455,7 @@ fn a_cache_dir_open_to_others_is_refused() {
         "{doctor}"
     );
     assert!(
-        doctor.contains(&format!("(not read: {dir} is writable by group or others")),
+        doctor.contains("json (not read: the cache dir is not safe to use)\n"),
         "{doctor}"
     );
     assert_eq!(
