@@ -29,7 +29,7 @@ cat <<EOT
 ==> Claude Code status line: run  ccmeter setup  (shows the diff, keeps a backup), or add to
     ~/.claude/settings.json yourself:
 
-    "statusLine": { "type": "command", "command": "$bin", "padding": 0 }
+    "statusLine": { "type": "command", "command": "$bin", "padding": 0, "refreshInterval": 30 }
 
 ==> Next: ccmeter setup   then   ccmeter doctor
 

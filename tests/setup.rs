@@ -57,8 +57,28 @@ fn backups(sb: &Sandbox) -> Vec<PathBuf> {
 
 fn status_line_json(indent: &str) -> String {
     format!(
-        "{indent}\"statusLine\": {{\n{indent}  \"type\": \"command\",\n{indent}  \"command\": \"{EXE}\",\n{indent}  \"padding\": 0\n{indent}}}"
+        "{indent}\"statusLine\": {{\n{indent}  \"type\": \"command\",\n{indent}  \"command\": \"{EXE}\",\n{indent}  \"padding\": 0,\n{indent}  \"refreshInterval\": 30\n{indent}}}"
     )
+}
+
+/// Output with the sandbox and binary paths as placeholders, for snapshots.
+fn redact(sb: &Sandbox, s: &str) -> String {
+    let mut s = s
+        .replace(EXE, "[EXE]")
+        .replace(&sb.config.display().to_string(), "[CONFIG]")
+        .replace(&sb.cache.display().to_string(), "[CACHE]");
+    // The backup's stamp is local time, which depends on the machine's time zone.
+    let mark = "settings.json.bak-";
+    let mut from = 0;
+    while let Some(i) = s[from..].find(mark) {
+        let at = from + i + mark.len();
+        let len = s[at..]
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(s.len() - at);
+        s.replace_range(at..at + len, "[STAMP]");
+        from = at;
+    }
+    s
 }
 
 #[cfg(unix)]
@@ -86,7 +106,7 @@ fn missing_file_and_dir_are_created() {
 }
 
 #[test]
-fn other_keys_keep_their_order_and_the_file_its_mode() {
+fn a_minified_file_stays_one_line_and_keeps_its_mode() {
     let sb = Sandbox::new();
     let original = r#"{"theme":"dark","env":{"Z":"1","A":"2"},"permissions":{"allow":["Bash(ls:*)"],"deny":[]},"model":"opus","includeCoAuthoredBy":false}"#;
     fs::write(settings(&sb), original).unwrap();
@@ -96,24 +116,7 @@ fn other_keys_keep_their_order_and_the_file_its_mode() {
     let out = setup(&sb, &[]);
     assert_ok(&out);
     let want = format!(
-        r#"{{
-  "theme": "dark",
-  "env": {{
-    "Z": "1",
-    "A": "2"
-  }},
-  "permissions": {{
-    "allow": [
-      "Bash(ls:*)"
-    ],
-    "deny": []
-  }},
-  "model": "opus",
-  "includeCoAuthoredBy": false,
-{}
-}}
-"#,
-        status_line_json("  ")
+        r#"{{"theme":"dark","env":{{"Z":"1","A":"2"}},"permissions":{{"allow":["Bash(ls:*)"],"deny":[]}},"model":"opus","includeCoAuthoredBy":false,"statusLine":{{"type":"command","command":"{EXE}","padding":0,"refreshInterval":30}}}}"#
     );
     assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), want);
 
@@ -165,6 +168,36 @@ fn a_different_status_line_needs_force() {
     let b = backups(&sb);
     assert_eq!(b.len(), 1);
     assert_eq!(fs::read_to_string(&b[0]).unwrap(), original);
+}
+
+#[test]
+fn uninstall_puts_back_the_status_line_force_replaced() {
+    let sb = Sandbox::new();
+    // An odd literal and CRLF in the replaced value: it comes back as these very bytes.
+    let original = "{\r\n  \"model\": \"opus\",\r\n  \"statusLine\": {\"type\":\"command\", \"command\":\"~/bin/my-line.sh\", \"padding\": 1E0}\r\n}\r\n";
+    fs::write(settings(&sb), original).unwrap();
+    let out = setup(&sb, &["--force"]);
+    assert_ok(&out);
+    let record = sb
+        .entry_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(".setup.json"))
+        .expect("a record beside the store");
+    assert!(
+        text(&out).0.contains(&format!(
+            "the statusLine it replaced (~/bin/my-line.sh) is kept in {} and the backup; \
+             `ccmeter setup --uninstall` puts it back",
+            record.display()
+        )),
+        "{:?}",
+        text(&out)
+    );
+    let after = fs::read_to_string(settings(&sb)).unwrap();
+    assert!(after.contains(EXE), "{after}");
+
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+    assert!(!record.exists(), "the record is used up");
 }
 
 #[test]
@@ -224,7 +257,7 @@ fn read_only_file_is_refused_and_untouched() {
 #[test]
 fn dry_run_changes_nothing() {
     let sb = Sandbox::new();
-    let original = b"{\"model\": \"opus\"}\n";
+    let original = b"{\n  \"model\": \"opus\"\n}\n";
     fs::write(settings(&sb), original).unwrap();
     let out = setup(&sb, &["--dry-run", "--hooks"]);
     assert_ok(&out);
@@ -238,6 +271,44 @@ fn dry_run_changes_nothing() {
         "{stdout}"
     );
     assert!(stdout.contains("dry run"), "{stdout}");
+    insta::assert_snapshot!(redact(&sb, &stdout), @r#"
+--- [CONFIG]/settings.json
++++ [CONFIG]/settings.json (after setup)
+  {
+-   "model": "opus"
++   "model": "opus",
++   "statusLine": {
++     "type": "command",
++     "command": "[EXE]",
++     "padding": 0,
++     "refreshInterval": 30
++   },
++   "hooks": {
++     "UserPromptSubmit": [
++       {
++         "hooks": [
++           {
++             "type": "command",
++             "command": "[EXE] hook"
++           }
++         ]
++       }
++     ],
++     "SessionStart": [
++       {
++         "hooks": [
++           {
++             "type": "command",
++             "command": "[EXE] hook"
++           }
++         ]
++       }
++     ]
++   }
+  }
+dry run: [CONFIG]/settings.json not changed
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+"#);
     assert_eq!(fs::read(settings(&sb)).unwrap(), original);
     assert!(backups(&sb).is_empty());
 
@@ -338,4 +409,333 @@ fn unknown_flags_are_an_error_not_a_silent_write() {
     let err = assert_failed(&out);
     assert!(err.contains("--hoks"), "{err}");
     assert!(!settings(&sb).exists());
+}
+
+/// The originals a round trip must give back byte for byte: every layout a hand-edited or
+/// tool-written settings.json comes in.
+const ORIGINALS: [&str; 10] = [
+    // Claude Code's own format, with a trailing newline.
+    "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"say done\"\n          }\n        ]\n      }\n    ]\n  },\n  \"theme\": \"dark\"\n}\n",
+    // CRLF, 4 spaces, no trailing newline.
+    "{\r\n    \"model\": \"opus\",\r\n    \"n\": 1e2\r\n}",
+    // Tabs and an empty SessionStart that must survive uninstall.
+    "{\n\t\"hooks\": {\n\t\t\"SessionStart\": [],\n\t\t\"UserPromptSubmit\": [ ]\n\t}\n}\n",
+    // Minified on one line.
+    "{\"a\":1,\"hooks\":{}}",
+    // Number literals serde_json would rewrite, and unicode escapes.
+    "{\n  \"big\": 12345678901234567890123,\n  \"zero\": -0,\n  \"e\": 1E+2,\n  \"s\": \"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\"\"\n}",
+    // Nothing at all in it.
+    "{}",
+    "{\n}\n",
+    // Someone else's hooks on our events, with a matcher.
+    "{\"hooks\": {\"UserPromptSubmit\": [{\"matcher\": \"\", \"hooks\": [{\"type\": \"command\", \"command\": \"lint\"}]}]}}\n",
+    // Odd but valid spacing.
+    "  { \"a\" : [ 1 , 2 ] , \"hooks\" : { \"StopFailure\" : [ ] } }  ",
+    // Keys spelt with escapes are the keys Claude Code reads.
+    "{\n  \"\\u0068ooks\": {\n    \"SessionStart\": []\n  }\n}\n",
+];
+
+#[test]
+fn setup_then_uninstall_gives_back_the_original_bytes() {
+    for (i, original) in ORIGINALS.iter().enumerate() {
+        for args in [&["--hooks"][..], &[], &["--force", "--hooks"]] {
+            let sb = Sandbox::new();
+            seen_version(&sb, "2.1.330");
+            fs::write(settings(&sb), original).unwrap();
+            assert_ok(&setup(&sb, args));
+            let installed = fs::read_to_string(settings(&sb)).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&installed)
+                .unwrap_or_else(|e| panic!("#{i}: not JSON after setup ({e}):\n{installed}"));
+            assert_eq!(v["statusLine"]["command"], EXE, "#{i}");
+            assert_eq!(v["statusLine"]["refreshInterval"], 30, "#{i}");
+            if installed.contains("\r\n") {
+                assert!(
+                    !installed.replace("\r\n", "").contains('\n'),
+                    "#{i}: a bare LF in a CRLF file:\n{installed:?}"
+                );
+            }
+            assert_ok(&setup(&sb, &["--uninstall"]));
+            assert_eq!(
+                fs::read_to_string(settings(&sb)).unwrap(),
+                *original,
+                "#{i} {args:?}, after setup:\n{installed}"
+            );
+        }
+    }
+}
+
+#[test]
+fn new_keys_copy_the_files_indentation_and_line_endings() {
+    let sb = Sandbox::new();
+    fs::write(settings(&sb), ORIGINALS[1]).unwrap();
+    assert_ok(&setup(&sb, &[]));
+    let want = format!(
+        "{{\r\n    \"model\": \"opus\",\r\n    \"n\": 1e2,\r\n    \"statusLine\": {{\r\n        \"type\": \"command\",\r\n        \"command\": \"{EXE}\",\r\n        \"padding\": 0,\r\n        \"refreshInterval\": 30\r\n    }}\r\n}}"
+    );
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), want);
+
+    let sb = Sandbox::new();
+    fs::write(settings(&sb), ORIGINALS[2]).unwrap();
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    insta::assert_snapshot!(redact(&sb, &fs::read_to_string(settings(&sb)).unwrap()), @r#"
+{
+	"hooks": {
+		"SessionStart": [
+			{
+				"hooks": [
+					{
+						"type": "command",
+						"command": "[EXE] hook"
+					}
+				]
+			}
+		],
+		"UserPromptSubmit": [
+			{
+				"hooks": [
+					{
+						"type": "command",
+						"command": "[EXE] hook"
+					}
+				]
+			}
+		]
+	},
+	"statusLine": {
+		"type": "command",
+		"command": "[EXE]",
+		"padding": 0,
+		"refreshInterval": 30
+	}
+}
+"#);
+    insta::assert_snapshot!(redact(&sb, &text(&out).0), @r#"
+--- [CONFIG]/settings.json
++++ [CONFIG]/settings.json (after setup)
+  {
+  	"hooks": {
+- 		"SessionStart": [],
+- 		"UserPromptSubmit": [ ]
++ 		"SessionStart": [
++ 			{
++ 				"hooks": [
++ 					{
++ 						"type": "command",
++ 						"command": "[EXE] hook"
++ 					}
++ 				]
++ 			}
++ 		],
++ 		"UserPromptSubmit": [
++ 			{
++ 				"hooks": [
++ 					{
++ 						"type": "command",
++ 						"command": "[EXE] hook"
++ 					}
++ 				]
++ 			}
++ 		]
++ 	},
++ 	"statusLine": {
++ 		"type": "command",
++ 		"command": "[EXE]",
++ 		"padding": 0,
++ 		"refreshInterval": 30
+  	}
+  }
+backup: [CONFIG]/settings.json.bak-[STAMP]
+wrote [CONFIG]/settings.json; Claude Code shows the status line from its next message on
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+"#);
+}
+
+/// Makes the store say which Claude Code version last ran the status line.
+fn seen_version(sb: &Sandbox, version: &str) {
+    let line = sb.run(&[], &common::fixture("statusline-full.json"));
+    assert_ok(&line);
+    sb.wait_for_worker();
+    let file = sb.store_file().expect("the status line stored its reading");
+    let mut entry: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    entry["claude_code_version"] = version.into();
+    fs::write(&file, serde_json::to_vec(&entry).unwrap()).unwrap();
+}
+
+fn hooked_events(sb: &Sandbox) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(settings(sb)).unwrap()).unwrap();
+    let ours = format!("{EXE} hook");
+    v["hooks"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, groups)| {
+            groups
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|g| g["hooks"].as_array().into_iter().flatten())
+                .any(|h| h["command"] == ours.as_str())
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+#[test]
+fn newer_hook_events_only_for_a_claude_code_that_knows_them() {
+    // Not seen yet: the two events every client knows, and how to get the others.
+    let sb = Sandbox::new();
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    assert_eq!(hooked_events(&sb), ["UserPromptSubmit", "SessionStart"]);
+    let said = text(&out).0;
+    assert!(
+        said.contains(
+            "not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+)"
+        ) && said.contains("run `ccmeter setup --hooks` again"),
+        "{said}"
+    );
+
+    // StopFailure arrived in 2.1.78, PreModelSwitch in 2.1.251.
+    seen_version(&sb, "2.1.100");
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    assert_eq!(
+        hooked_events(&sb),
+        ["UserPromptSubmit", "SessionStart", "StopFailure"]
+    );
+    assert!(
+        text(&out).0.contains(
+            "not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than the Claude Code \
+             2.1.100 ccmeter saw last; run `ccmeter setup --hooks` again after updating Claude Code"
+        ),
+        "{:?}",
+        text(&out)
+    );
+
+    seen_version(&sb, "2.1.330");
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    assert_eq!(
+        hooked_events(&sb),
+        [
+            "UserPromptSubmit",
+            "SessionStart",
+            "StopFailure",
+            "PreModelSwitch"
+        ]
+    );
+    assert!(!text(&out).0.contains("not hooked"), "{:?}", text(&out));
+    let out = setup(&sb, &["--hooks"]);
+    assert!(text(&out).0.contains("already set up"), "{:?}", text(&out));
+}
+
+#[test]
+fn uninstall_removes_every_ccmeter_hook_and_keeps_the_rest() {
+    let sb = Sandbox::new();
+    seen_version(&sb, "2.1.330");
+    let original = "{\n  \"hooks\": {\n    \"StopFailure\": [],\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"say done\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+    fs::write(settings(&sb), original).unwrap();
+    assert_ok(&setup(&sb, &["--hooks"]));
+    assert_eq!(hooked_events(&sb).len(), 4);
+    // Claude Code (or the user) changes something else meanwhile: only ccmeter's parts go.
+    let edited = fs::read_to_string(settings(&sb)).unwrap().replacen(
+        "{\n",
+        "{\n  \"model\": \"opus\",\n",
+        1,
+    );
+    fs::write(settings(&sb), &edited).unwrap();
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(
+        fs::read_to_string(settings(&sb)).unwrap(),
+        original.replacen("{\n", "{\n  \"model\": \"opus\",\n", 1)
+    );
+}
+
+#[test]
+fn hooks_beside_another_tools_status_line() {
+    let sb = Sandbox::new();
+    let original = "{\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"starship statusline\"\n  }\n}\n";
+    fs::write(settings(&sb), original).unwrap();
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    assert!(
+        text(&out).0.contains(
+            "the statusLine runs another tool (starship statusline); left alone, hooks only"
+        ),
+        "{:?}",
+        text(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(settings(&sb)).unwrap()).unwrap();
+    assert_eq!(v["statusLine"]["command"], "starship statusline");
+    assert_eq!(hooked_events(&sb), ["UserPromptSubmit", "SessionStart"]);
+
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+}
+
+#[test]
+fn a_file_with_a_bom_is_refused_and_says_so() {
+    let sb = Sandbox::new();
+    let original = b"\xEF\xBB\xBF{\"model\": \"opus\"}\n";
+    fs::write(settings(&sb), original).unwrap();
+    let err = assert_failed(&setup(&sb, &[]));
+    assert!(err.contains("byte order mark (BOM)"), "{err}");
+    assert_eq!(fs::read(settings(&sb)).unwrap(), original);
+    assert!(backups(&sb).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_settings_symlink_is_refused() {
+    let sb = Sandbox::new();
+    let target = sb.dir.path().join("dotfiles").join("settings.json");
+    std::os::unix::fs::symlink(&target, settings(&sb)).unwrap();
+    let err = assert_failed(&setup(&sb, &[]));
+    assert!(
+        err.contains(&format!(
+            "is a symlink to {}, which does not exist",
+            target.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        fs::symlink_metadata(settings(&sb))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert!(!target.exists() && !target.parent().unwrap().exists());
+    // Nothing to take out of a file that is not there.
+    let out = setup(&sb, &["--uninstall"]);
+    assert_ok(&out);
+    assert!(text(&out).0.contains("nothing of ccmeter's to remove"));
+}
+
+#[test]
+fn refresh_interval_is_added_to_an_older_setup_and_doctor_says_when_missing() {
+    let sb = Sandbox::new();
+    let original = format!(
+        "{{\n  \"statusLine\": {{\n    \"type\": \"command\",\n    \"command\": \"{EXE}\",\n    \"padding\": 0\n  }}\n}}\n"
+    );
+    fs::write(settings(&sb), &original).unwrap();
+    let doctor = sb.run(&["doctor"], b"");
+    let said = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(
+        said.contains(&format!(
+            "statusLine runs {EXE}; no refreshInterval, so the line freezes while you are idle: \
+             `ccmeter setup` adds \"refreshInterval\": 30"
+        )),
+        "{said}"
+    );
+
+    assert_ok(&setup(&sb, &[]));
+    assert_eq!(
+        fs::read_to_string(settings(&sb)).unwrap(),
+        format!("{{\n{}\n}}\n", status_line_json("  "))
+    );
+    let doctor = sb.run(&["doctor"], b"");
+    let said = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(!said.contains("refreshInterval"), "{said}");
 }

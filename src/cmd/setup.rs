@@ -1,27 +1,98 @@
 //! `ccmeter setup`: wires ccmeter into Claude Code's `settings.json` as the `statusLine` command
-//! (and, with `--hooks`, as a `UserPromptSubmit`/`SessionStart` hook), or takes it out again.
+//! (and, with `--hooks`, as a hook on the events it warns on), or takes it out again.
 //!
 //! The file belongs to the user, so this command is careful rather than clever: it never touches a
-//! file it cannot parse, never replaces someone else's status line without `--force`, keeps every
-//! other key in its original order, shows a diff before writing, keeps a timestamped backup next
-//! to the file, and writes atomically. It deliberately does not preserve the file's formatting
-//! (the result is pretty JSON with 2-space indentation, as Claude Code writes it) and does not
-//! understand JSON with comments, which Claude Code does not accept either.
+//! file it cannot parse, never replaces someone else's status line without `--force`, shows a diff
+//! before writing, keeps a timestamped backup next to the file, and writes atomically. It edits
+//! only the bytes that must change ([`json`] splices exact spans): number literals, key order,
+//! indentation, line endings and empty containers all stay as they were, and a new item copies
+//! the layout of its siblings, so `setup` then `setup --uninstall` gives back the original file.
+//!
+//! What the file alone cannot tell uninstall (the status line `--force` replaced, which containers
+//! were empty before setup added to them) is kept in a small record next to the store
+//! (`<cache dir>/<account>.setup.json`); without it, uninstall still removes everything of
+//! ccmeter's and tidies away the containers that removal empties.
+//!
+//! It does not understand JSON with comments, which Claude Code does not accept either, and it
+//! refuses a file that starts with a byte order mark rather than guess whether to keep it.
 //!
 //! The decisions ([`install`], [`uninstall`], [`line_diff`]) are pure; [`run`] does the I/O.
+
+mod json;
 
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::cli::{Config, SetupArgs};
 use crate::store::write_atomic;
 
-/// The hook events ccmeter warns on: before each prompt, and when a session starts.
-const HOOK_EVENTS: [&str; 2] = ["UserPromptSubmit", "SessionStart"];
+use json::Node;
+
+/// The hook events every Claude Code with hooks knows: before each prompt, and at session start.
+const BASE_EVENTS: [&str; 2] = ["UserPromptSubmit", "SessionStart"];
+
+/// Events that arrived later, with the first Claude Code version that has each. An older client
+/// may reject a settings file naming an event it does not know, so these are added only for a
+/// version ccmeter has seen. `StopFailure`: CHANGELOG.md of anthropics/claude-code, 2.1.78
+/// ("Added `StopFailure` hook event"). `PreModelSwitch` is not in that changelog; the Agent SDK's
+/// `HOOK_EVENTS` (whose `claudeCodeVersion` tracks the client) lists it from 2.1.251 on, not in
+/// 2.1.250.
+const LATER_EVENTS: [(&str, Version); 2] = [
+    ("PreModelSwitch", Version(2, 1, 251)),
+    ("StopFailure", Version(2, 1, 78)),
+];
+
+/// Seconds between re-runs of the status line while nothing happens (Claude Code ≥ 2.1.97 reads
+/// `statusLine.refreshInterval`; older clients drop unknown keys). ccmeter costs about a
+/// millisecond a run, and `↻42m` / `(12m ago)` then stay true while the user is idle.
+pub const REFRESH_INTERVAL: u64 = 30;
+
+/// A Claude Code version, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl Version {
+    /// `2.1.330`, also with a suffix (`2.1.330-beta.1`); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Version> {
+        let mut parts = s.trim().splitn(3, '.');
+        let mut num = |last: bool| -> Option<u32> {
+            let p = parts.next()?;
+            let digits = if last {
+                &p[..p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len())]
+            } else {
+                p
+            };
+            digits.parse().ok()
+        };
+        Some(Version(num(false)?, num(false)?, num(true)?))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The hook events to wire for the Claude Code version ccmeter last saw (`None`: not seen yet),
+/// and the later ones left out.
+pub fn hook_events(seen: Option<Version>) -> (Vec<&'static str>, Vec<(&'static str, Version)>) {
+    let mut on: Vec<&str> = BASE_EVENTS.to_vec();
+    let mut left_out = Vec::new();
+    for (event, since) in LATER_EVENTS {
+        if seen.is_some_and(|v| v >= since) {
+            on.push(event);
+        } else {
+            left_out.push((event, since));
+        }
+    }
+    (on, left_out)
+}
 
 /// Why setup refused to change the settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +103,10 @@ pub enum SetupError {
         line: usize,
         column: usize,
         detail: String,
+    },
+    /// The file starts with a UTF-8 byte order mark, which JSON does not allow.
+    Bom {
+        path: PathBuf,
     },
     /// The file is JSON but its top level is not an object.
     NotAnObject {
@@ -48,6 +123,11 @@ pub enum SetupError {
     OtherStatusLine {
         path: PathBuf,
         command: String,
+    },
+    /// `settings.json` is a symlink whose target does not exist.
+    DanglingLink {
+        path: PathBuf,
+        target: PathBuf,
     },
     ReadOnly {
         path: PathBuf,
@@ -73,6 +153,12 @@ impl fmt::Display for SetupError {
                  fix it or move it away, it was not changed",
                 path.display()
             ),
+            SetupError::Bom { path } => write!(
+                f,
+                "{} starts with a byte order mark (BOM), which JSON does not allow; \
+                 save it as UTF-8 without BOM and run setup again, it was not changed",
+                path.display()
+            ),
             SetupError::NotAnObject { path, found } => write!(
                 f,
                 "{} holds {found} at the top level, not a JSON object; it was not changed",
@@ -90,8 +176,16 @@ impl fmt::Display for SetupError {
             SetupError::OtherStatusLine { path, command } => write!(
                 f,
                 "{} already has a different statusLine ({command}); it was left alone. \
-                 Run `ccmeter setup --force` to replace it (a backup is kept)",
+                 Run `ccmeter setup --force` to replace it (`--uninstall` puts it back), \
+                 or `ccmeter setup --hooks` for the hooks alone",
                 path.display()
+            ),
+            SetupError::DanglingLink { path, target } => write!(
+                f,
+                "{} is a symlink to {}, which does not exist; create that file (`{{}}` will do) \
+                 or remove the link, then run setup again. Nothing was changed",
+                path.display(),
+                target.display()
             ),
             SetupError::ReadOnly { path } => write!(
                 f,
@@ -109,17 +203,117 @@ impl fmt::Display for SetupError {
     }
 }
 
-/// What setup would do to the settings.
+/// A settings file read for editing: its text and where everything in it is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub text: String,
+    root: Node,
+}
+
+impl Settings {
+    /// What setup starts from when there is no file: an empty object, as Claude Code writes it.
+    pub fn empty() -> Settings {
+        Settings::from_valid("{}\n".into()).expect("`{}` is JSON")
+    }
+
+    fn from_valid(text: String) -> Result<Settings, String> {
+        let root = json::parse(&text)?;
+        Ok(Settings { text, root })
+    }
+}
+
+/// What the file cannot remember for uninstall; kept by [`run`] beside the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The settings file this is about (a record for another file is ignored).
+    #[serde(default)]
+    pub settings: String,
+    /// The exact bytes of the statusLine value `--force` replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_status_line: Option<String>,
+    /// Containers that were empty before setup added to them, and their bytes between the
+    /// brackets, so that uninstall leaves them as they were instead of removing them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub were_empty: Vec<WasEmpty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WasEmpty {
+    /// Keys from the top level (`[]` is the top-level object, `["hooks", "SessionStart"]`).
+    pub path: Vec<String>,
+    pub inner: String,
+}
+
+impl Record {
+    fn was_empty(&self, path: &[&str]) -> Option<&str> {
+        self.were_empty
+            .iter()
+            .find(|w| w.path.iter().map(String::as_str).eq(path.iter().copied()))
+            .map(|w| w.inner.as_str())
+            // Only whitespace can go back between brackets without changing what they hold.
+            .filter(|inner| inner.trim().is_empty())
+    }
+
+    /// Notes `node` at `path` if it is empty now, before setup adds to it.
+    fn note_if_empty(&mut self, text: &str, node: &Node, path: &[&str]) {
+        let inner = json::inner(text, node);
+        // An empty top level goes back to `{}` without being told.
+        let default = path.is_empty() && inner.is_empty();
+        if node.children().is_empty() && !default && self.was_empty(path).is_none() {
+            self.were_empty.push(WasEmpty {
+                path: path.iter().map(|s| s.to_string()).collect(),
+                inner: inner.to_string(),
+            });
+        }
+    }
+
+    /// Setup is about to create `path`: anything remembered about an earlier one is stale.
+    fn forget_under(&mut self, path: &[&str]) {
+        self.were_empty.retain(|w| {
+            !w.path
+                .iter()
+                .map(String::as_str)
+                .take(path.len())
+                .eq(path.iter().copied())
+        });
+    }
+}
+
+/// Something the user should know about an install that still went ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// `--hooks` beside another tool's status line: only the hooks were added.
+    OtherStatusLineKept { command: String },
+    /// `--force` replaced this status line; the record keeps it for `--uninstall`.
+    Replaced { command: String },
+    /// Hook events left out for the Claude Code version seen (`None`: none seen yet).
+    EventsLeftOut {
+        seen: Option<String>,
+        events: Vec<(&'static str, Version)>,
+    },
+}
+
+/// What [`install`] would make of the settings.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Nothing to do: the settings already are what was asked for.
-    Unchanged,
-    Changed(Map<String, Value>),
+pub struct Plan {
+    pub text: String,
+    pub record: Record,
+    pub notes: Vec<Note>,
+}
+
+/// What `setup` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The (shell-quoted) path of this binary, as the command Claude Code will run.
+    pub exe: &'a str,
+    /// `--hooks`: the events to wire.
+    pub hooks: Option<&'a [&'a str]>,
+    pub force: bool,
 }
 
 /// The `statusLine` value ccmeter installs.
 pub fn status_line(command: &str) -> Value {
-    json!({"type": "command", "command": command, "padding": 0})
+    json!({"type": "command", "command": command, "padding": 0, "refreshInterval": REFRESH_INTERVAL})
 }
 
 /// The hook command for `exe`.
@@ -127,127 +321,233 @@ pub fn hook_command(exe: &str) -> String {
     format!("{exe} hook")
 }
 
-/// Pure: the settings with ccmeter installed. An existing statusLine running the same command is
-/// kept as it is (the user may have tuned its padding); a different one is an error unless `force`.
-pub fn install(
-    settings: &Map<String, Value>,
-    exe: &str,
-    hooks: bool,
-    force: bool,
-    path: &Path,
-) -> Result<Outcome, SetupError> {
-    let mut out = settings.clone();
-    match settings.get("statusLine") {
-        Some(existing) if command_of(existing) == Some(exe) => {}
-        Some(existing) if !force => {
-            let command = command_of(existing)
-                .map(str::to_string)
-                .unwrap_or_else(|| existing.to_string());
-            return Err(SetupError::OtherStatusLine {
-                path: path.to_path_buf(),
-                command,
-            });
-        }
-        // Replacing in place keeps the key where the user had it.
-        _ => {
-            out.insert("statusLine".into(), status_line(exe));
-        }
-    }
-    if hooks {
-        add_hooks(&mut out, &hook_command(exe), path)?;
-    }
-    Ok(if &out == settings {
-        Outcome::Unchanged
-    } else {
-        Outcome::Changed(out)
+fn hook_group(command: &str) -> Value {
+    json!({"hooks": [{"type": "command", "command": command}]})
+}
+
+fn reparse(text: &str, path: &Path) -> Result<Node, SetupError> {
+    json::parse(text).map_err(|detail| SetupError::InvalidJson {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        detail,
     })
 }
 
-/// Adds one `{"hooks": [{"type": "command", "command": …}]}` group per event unless an identical
-/// command is already registered for that event; other groups and events are left as they are.
-fn add_hooks(
-    settings: &mut Map<String, Value>,
-    command: &str,
+/// Pure: the settings with ccmeter installed. An existing statusLine running the same command is
+/// kept as it is (the user may have tuned its padding; only a missing `refreshInterval` is
+/// added); a different one is an error unless `force`, or left alone when hooks were asked for.
+pub fn install(
+    settings: &Settings,
+    record: &Record,
+    req: Request<'_>,
     path: &Path,
-) -> Result<(), SetupError> {
+) -> Result<Plan, SetupError> {
     let shape = |key: &str, expected| SetupError::UnexpectedShape {
         path: path.to_path_buf(),
         key: key.into(),
         expected,
     };
-    let hooks = settings
-        .entry("hooks")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let hooks = hooks
-        .as_object_mut()
-        .ok_or_else(|| shape("hooks", "an object"))?;
-    for event in HOOK_EVENTS {
-        let groups = hooks
-            .entry(event)
-            .or_insert_with(|| Value::Array(Vec::new()));
-        let groups = groups
-            .as_array_mut()
-            .ok_or_else(|| shape(&format!("hooks.{event}"), "an array"))?;
-        let present = groups
-            .iter()
-            .any(|g| group_hooks(g).any(|h| command_of(h) == Some(command)));
-        if !present {
-            groups.push(json!({"hooks": [{"type": "command", "command": command}]}));
+    let mut text = settings.text.clone();
+    let mut record = record.clone();
+    let mut notes = Vec::new();
+    let style = json::style(&text, &settings.root);
+
+    let root = &settings.root;
+    match root.member("statusLine") {
+        None => {
+            record.replaced_status_line = None;
+            record.note_if_empty(&text, root, &[]);
+            text = json::append(
+                &text,
+                &style,
+                root,
+                Some("statusLine"),
+                &status_line(req.exe),
+            );
+        }
+        Some((_, m)) => {
+            let value = m.value.value(&text);
+            match command_of(&value) {
+                Some(c) if c == req.exe => {
+                    if m.value.is_object() && value.get("refreshInterval").is_none() {
+                        text = json::append(
+                            &text,
+                            &style,
+                            &m.value,
+                            Some("refreshInterval"),
+                            &json!(REFRESH_INTERVAL),
+                        );
+                    }
+                }
+                other if req.force => {
+                    // An older ccmeter is not worth putting back.
+                    if !other.is_some_and(|c| is_ours(c, req.exe)) {
+                        record.replaced_status_line =
+                            Some(text[m.value.start..m.value.end].to_string());
+                        notes.push(Note::Replaced {
+                            command: describe(&value),
+                        });
+                    }
+                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                }
+                _ if req.hooks.is_some() => notes.push(Note::OtherStatusLineKept {
+                    command: describe(&value),
+                }),
+                _ => {
+                    return Err(SetupError::OtherStatusLine {
+                        path: path.to_path_buf(),
+                        command: describe(&value),
+                    });
+                }
+            }
         }
     }
-    Ok(())
+
+    let command = hook_command(req.exe);
+    for event in req.hooks.unwrap_or_default() {
+        let root = reparse(&text, path)?;
+        let Some((_, hooks)) = root.member("hooks") else {
+            record.forget_under(&["hooks"]);
+            record.note_if_empty(&text, &root, &[]);
+            text = json::append(
+                &text,
+                &style,
+                &root,
+                Some("hooks"),
+                &json!({ *event: [hook_group(&command)] }),
+            );
+            continue;
+        };
+        if !hooks.value.is_object() {
+            return Err(shape("hooks", "an object"));
+        }
+        let Some((_, groups)) = hooks.value.member(event) else {
+            record.forget_under(&["hooks", event]);
+            record.note_if_empty(&text, &hooks.value, &["hooks"]);
+            text = json::append(
+                &text,
+                &style,
+                &hooks.value,
+                Some(event),
+                &json!([hook_group(&command)]),
+            );
+            continue;
+        };
+        if !groups.value.is_array() {
+            return Err(shape(&format!("hooks.{event}"), "an array"));
+        }
+        let present = groups
+            .value
+            .value(&text)
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(group_hooks)
+            .any(|h| command_of(h) == Some(&command));
+        if !present {
+            record.note_if_empty(&text, &groups.value, &["hooks", event]);
+            text = json::append(&text, &style, &groups.value, None, &hook_group(&command));
+        }
+    }
+    Ok(Plan {
+        text,
+        record,
+        notes,
+    })
 }
 
 /// Pure: the settings without ccmeter's statusLine and hooks. A statusLine or hook that runs
-/// something else is left alone. Containers emptied by the removal go too, so install followed by
-/// uninstall gives back the original settings; containers that were already empty stay.
-pub fn uninstall(settings: &Map<String, Value>, exe: &str) -> Outcome {
-    let mut out = settings.clone();
-    if out
-        .get("statusLine")
-        .and_then(command_of)
-        .is_some_and(|c| is_ours(c, exe))
-    {
-        out.shift_remove("statusLine");
-    }
-    let mut hooks_emptied = false;
-    if let Some(hooks) = out.get_mut("hooks").and_then(Value::as_object_mut) {
-        let hook = hook_command(exe);
-        for event in HOOK_EVENTS {
-            let Some(groups) = hooks.get_mut(event).and_then(Value::as_array_mut) else {
-                continue;
-            };
-            let before = groups.len();
-            let mut removed = false;
-            for group in groups.iter_mut() {
-                let Some(list) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
-                    continue;
-                };
-                let n = list.len();
-                list.retain(|h| !command_of(h).is_some_and(|c| c == hook || is_our_hook(c)));
-                if list.len() != n {
-                    removed = true;
-                    if list.is_empty() {
-                        // Mark the group for removal; only groups we emptied are removed.
-                        *group = Value::Null;
-                    }
-                }
-            }
-            groups.retain(|g| !g.is_null());
-            if removed && groups.is_empty() && before > 0 {
-                hooks.shift_remove(event);
-                hooks_emptied |= hooks.is_empty();
-            }
+/// something else is left alone; the status line `--force` replaced is put back. Containers that
+/// removal empties go too, unless the record says they were there, empty, before setup.
+pub fn uninstall(
+    settings: &Settings,
+    record: &Record,
+    exe: &str,
+    path: &Path,
+) -> Result<String, SetupError> {
+    let mut text = settings.text.clone();
+    let root = &settings.root;
+    if let Some((i, m)) = root.member("statusLine") {
+        let ours = command_of(&m.value.value(&text)).is_some_and(|c| is_ours(c, exe));
+        let previous = record
+            .replaced_status_line
+            .as_deref()
+            .filter(|raw| serde_json::from_str::<Value>(raw).is_ok());
+        match previous {
+            Some(raw) if ours => text = json::splice(&text, m.value.start, m.value.end, raw),
+            None if ours => text = remove_or_empty(&text, root, i, &[], record),
+            _ => {}
         }
     }
-    if hooks_emptied {
-        out.shift_remove("hooks");
+
+    let hook = hook_command(exe);
+    let is_our_entry = |h: &Value| command_of(h).is_some_and(|c| c == hook || is_our_hook(c));
+    // One entry per pass, re-reading the spans after each splice. Each pass removes a hook, so
+    // the number of hooks bounds it; the cap only guards against a mistake here.
+    for _ in 0..10_000 {
+        let root = reparse(&text, path)?;
+        let Some((hi, hooks)) = root.member("hooks") else {
+            break;
+        };
+        let found = hooks
+            .value
+            .children()
+            .iter()
+            .enumerate()
+            .find_map(|(ei, event)| {
+                event
+                    .value
+                    .children()
+                    .iter()
+                    .enumerate()
+                    .find_map(|(gi, group)| {
+                        let (_, list) = group.value.member("hooks")?;
+                        let k = list
+                            .value
+                            .children()
+                            .iter()
+                            .position(|h| is_our_entry(&h.value.value(&text)))?;
+                        Some((ei, event, gi, list, k))
+                    })
+            });
+        let Some((ei, event, gi, list, k)) = found else {
+            break;
+        };
+        let event_name = event.key.as_deref().unwrap_or_default();
+        text = if list.value.children().len() > 1 {
+            json::remove(&text, &list.value, k)
+        } else if event.value.children().len() > 1 {
+            // The group held only ccmeter's hook: it goes, whatever matcher it had.
+            json::remove(&text, &event.value, gi)
+        } else if let Some(inner) = record.was_empty(&["hooks", event_name]) {
+            json::set_inner(&text, &event.value, inner)
+        } else if hooks.value.children().len() > 1 {
+            json::remove(&text, &hooks.value, ei)
+        } else if let Some(inner) = record.was_empty(&["hooks"]) {
+            json::set_inner(&text, &hooks.value, inner)
+        } else {
+            remove_or_empty(&text, &root, hi, &[], record)
+        };
     }
-    if &out == settings {
-        Outcome::Unchanged
+    Ok(text)
+}
+
+/// Removes child `i` of `container`; if it was the only one, the container keeps the bytes it
+/// had before setup (or becomes `{}`).
+fn remove_or_empty(text: &str, container: &Node, i: usize, path: &[&str], r: &Record) -> String {
+    if container.children().len() > 1 {
+        json::remove(text, container, i)
     } else {
-        Outcome::Changed(out)
+        json::set_inner(text, container, r.was_empty(path).unwrap_or(""))
     }
+}
+
+/// A status line in words: its command, or its JSON.
+fn describe(v: &Value) -> String {
+    command_of(v)
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
 }
 
 /// The `command` of a statusLine or hook entry of type `command`.
@@ -295,35 +595,42 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Pretty JSON with 2-space indentation and a trailing newline, as written to disk.
-pub fn to_pretty(settings: &Map<String, Value>) -> String {
-    let mut s = serde_json::to_string_pretty(settings).expect("a JSON map always serialises");
-    s.push('\n');
-    s
-}
-
-/// Pure: bytes of a settings file -> its top-level object.
-pub fn parse_settings(bytes: &[u8], path: &Path) -> Result<Map<String, Value>, SetupError> {
+/// Pure: bytes of a settings file -> its text and spans, if it is a JSON object.
+pub fn parse_settings(bytes: &[u8], path: &Path) -> Result<Settings, SetupError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(SetupError::Bom {
+            path: path.to_path_buf(),
+        });
+    }
     let value: Value = serde_json::from_slice(bytes).map_err(|e| SetupError::InvalidJson {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
         detail: strip_position(&e.to_string()),
     })?;
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(SetupError::NotAnObject {
+    let found = match value {
+        Value::Object(_) => None,
+        Value::Null => Some("null"),
+        Value::Bool(_) => Some("a boolean"),
+        Value::Number(_) => Some("a number"),
+        Value::String(_) => Some("a string"),
+        Value::Array(_) => Some("an array"),
+    };
+    if let Some(found) = found {
+        return Err(SetupError::NotAnObject {
             path: path.to_path_buf(),
-            found: match other {
-                Value::Null => "null",
-                Value::Bool(_) => "a boolean",
-                Value::Number(_) => "a number",
-                Value::String(_) => "a string",
-                Value::Array(_) => "an array",
-                Value::Object(_) => unreachable!("matched above"),
-            },
-        }),
+            found,
+        });
     }
+    // serde_json accepted it, so it is UTF-8 and the span reader cannot fail on it.
+    let invalid = |detail: String| SetupError::InvalidJson {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        detail,
+    };
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| invalid(e.to_string()))?;
+    Settings::from_valid(text).map_err(invalid)
 }
 
 /// serde_json appends " at line L column C", which the message already says.
@@ -478,11 +785,28 @@ fn normalize(p: &Path) -> PathBuf {
 
 /// The file to edit: `settings.json` in the config dir, or the target of a symlink there
 /// (dotfile managers link it; renaming over the link would silently replace it with a copy).
-fn settings_path(config: &Config) -> PathBuf {
+/// A link to nothing is refused rather than followed: creating a file wherever it points (a
+/// dotfiles checkout not there yet, an unmounted disk) is not setup's call to make.
+fn settings_path(config: &Config) -> Result<PathBuf, SetupError> {
     let path = config.config_dir.path.join("settings.json");
     match fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(&path).unwrap_or(path),
-        _ => path,
+        Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(&path) {
+            Ok(real) => Ok(real),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let target = fs::read_link(&path).unwrap_or_default();
+                let target = match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+                Err(SetupError::DanglingLink { path, target })
+            }
+            Err(e) => Err(SetupError::Io {
+                path,
+                action: "follow the symlink",
+                error: e.to_string(),
+            }),
+        },
+        _ => Ok(path),
     }
 }
 
@@ -544,7 +868,10 @@ fn is_read_only(path: &Path, existing: &Existing) -> bool {
 
 /// For `doctor`: whether Claude Code runs ccmeter as its status line, in words.
 pub fn wiring(config: &Config) -> (bool, String) {
-    let path = settings_path(config);
+    let path = match settings_path(config) {
+        Ok(p) => p,
+        Err(e) => return (false, e.to_string()),
+    };
     let existing = match read_existing(&path) {
         Ok(Some(e)) => e,
         Ok(None) => {
@@ -556,23 +883,22 @@ pub fn wiring(config: &Config) -> (bool, String) {
         Err(e) => return (false, e.to_string()),
     };
     let settings = match parse_settings(&existing.bytes, &path) {
-        Ok(s) => s,
+        Ok(s) => s.root.value(&s.text),
         Err(e) => return (false, e.to_string()),
     };
-    let hooks = HOOK_EVENTS
-        .iter()
-        .filter(|event| {
-            settings
-                .get("hooks")
-                .and_then(|h| h.get(**event))
-                .and_then(Value::as_array)
-                .is_some_and(|groups| {
-                    groups
-                        .iter()
-                        .flat_map(group_hooks)
-                        .filter_map(command_of)
-                        .any(is_our_hook)
-                })
+    let hooks = settings
+        .get("hooks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, groups)| {
+            groups
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(group_hooks)
+                .filter_map(command_of)
+                .any(is_our_hook)
         })
         .count();
     let hooks = if hooks > 0 {
@@ -580,11 +906,22 @@ pub fn wiring(config: &Config) -> (bool, String) {
     } else {
         String::new()
     };
-    match settings.get("statusLine").and_then(command_of) {
-        Some(cmd) if program_name(cmd) == Some("ccmeter") => (
-            true,
-            format!("{}: statusLine runs {cmd}{hooks}", path.display()),
-        ),
+    let status_line = settings.get("statusLine");
+    match status_line.and_then(command_of) {
+        Some(cmd) if program_name(cmd) == Some("ccmeter") => {
+            let idle = if status_line.is_some_and(|s| s.get("refreshInterval").is_none()) {
+                format!(
+                    "; no refreshInterval, so the line freezes while you are idle: \
+                     `ccmeter setup` adds \"refreshInterval\": {REFRESH_INTERVAL}"
+                )
+            } else {
+                String::new()
+            };
+            (
+                true,
+                format!("{}: statusLine runs {cmd}{hooks}{idle}", path.display()),
+            )
+        }
         Some(cmd) => (
             false,
             format!(
@@ -609,6 +946,14 @@ pub fn run(config: &Config, args: &SetupArgs) -> i32 {
     }
     match apply(config, args, crate::now()) {
         Ok(()) => 0,
+        Err(SetupError::DanglingLink { path, target }) if args.uninstall => {
+            println!(
+                "{} is a symlink to {}, which does not exist: nothing of ccmeter's to remove",
+                path.display(),
+                target.display()
+            );
+            0
+        }
         Err(e) => {
             eprintln!("ccmeter setup: {e}");
             1
@@ -616,8 +961,22 @@ pub fn run(config: &Config, args: &SetupArgs) -> i32 {
     }
 }
 
+/// The record of what uninstall needs, beside this account's store entry.
+fn record_path(config: &Config) -> PathBuf {
+    config.store.sidecar("setup.json")
+}
+
+/// The record for `settings`, if one was kept for that very file.
+fn read_record(path: &Path, settings: &Path) -> Record {
+    fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Record>(&b).ok())
+        .filter(|r| Path::new(&r.settings) == settings)
+        .unwrap_or_default()
+}
+
 fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> {
-    let path = settings_path(config);
+    let path = settings_path(config)?;
     let exe = executable_path().map_err(|e| SetupError::Io {
         path: PathBuf::from("the ccmeter executable"),
         action: "locate",
@@ -628,42 +987,62 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
     let existing = read_existing(&path)?;
     let before = match &existing {
         Some(e) => parse_settings(&e.bytes, &path)?,
-        None => Map::new(),
+        None => Settings::empty(),
     };
-    let outcome = if args.uninstall {
-        uninstall(&before, &exe)
+    let record_file = record_path(config);
+    let mut record = read_record(&record_file, &path);
+    record.settings = path.to_string_lossy().into_owned();
+
+    let seen = config
+        .store
+        .read(now)
+        .ok()
+        .and_then(|e| e.claude_code_version);
+    let (events, left_out) = hook_events(seen.as_deref().and_then(Version::parse));
+    let plan = if args.uninstall {
+        Plan {
+            text: uninstall(&before, &record, &exe, &path)?,
+            record: Record::default(),
+            notes: Vec::new(),
+        }
     } else {
-        install(&before, &exe, args.hooks, args.force, &path)?
+        let mut plan = install(
+            &before,
+            &record,
+            Request {
+                exe: &exe,
+                hooks: args.hooks.then_some(&events[..]),
+                force: args.force,
+            },
+            &path,
+        )?;
+        if args.hooks && !left_out.is_empty() {
+            plan.notes.push(Note::EventsLeftOut {
+                seen,
+                events: left_out,
+            });
+        }
+        plan
     };
-    let after = match outcome {
-        Outcome::Changed(after) => after,
-        Outcome::Unchanged if args.uninstall => {
+    let changed = plan.text != before.text || (existing.is_none() && !args.uninstall);
+    if !changed {
+        if args.uninstall {
             println!(
                 "{}: nothing of ccmeter's to remove; not changed",
                 path.display()
             );
-            return Ok(());
+        } else {
+            println!("{}: already set up; not changed", path.display());
         }
-        Outcome::Unchanged => {
-            println!(
-                "{}: already set up (statusLine runs {exe}); not changed",
-                path.display()
-            );
-            return Ok(());
-        }
-    };
+        print_notes(&plan.notes, &record_file);
+        return Ok(());
+    }
     if let Some(e) = &existing {
         if !args.dry_run && is_read_only(&path, e) {
             return Err(SetupError::ReadOnly { path });
         }
     }
 
-    let old_text = if existing.is_some() {
-        to_pretty(&before)
-    } else {
-        String::new()
-    };
-    let new_text = to_pretty(&after);
     match &existing {
         Some(_) => println!(
             "--- {}\n+++ {} (after setup)",
@@ -672,15 +1051,15 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
         ),
         None => println!("--- (no file)\n+++ {} (new)", path.display()),
     }
-    print!("{}", line_diff(&old_text, &new_text));
-    if existing
-        .as_ref()
-        .is_some_and(|e| e.bytes != old_text.as_bytes())
-    {
-        println!("(the whole file is rewritten as JSON with 2-space indentation)");
-    }
+    let old_text = if existing.is_some() {
+        &before.text[..]
+    } else {
+        ""
+    };
+    print!("{}", line_diff(old_text, &plan.text));
     if args.dry_run {
         println!("dry run: {} not changed", path.display());
+        print_notes(&plan.notes, &record_file);
         return Ok(());
     }
 
@@ -689,16 +1068,34 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
         action,
         error: e.to_string(),
     };
-    match &existing {
+    let backup = match &existing {
         Some(e) => {
             let backup =
                 write_backup(&path, e, now).map_err(|err| io_err(&path, "back up", err))?;
             println!("backup: {}", backup.display());
+            Some(backup)
         }
-        None => create_config_dir(path.parent().unwrap_or(Path::new(".")))
-            .map_err(|e| io_err(&path, "create the directory of", e))?,
+        None => {
+            create_config_dir(path.parent().unwrap_or(Path::new(".")))
+                .map_err(|e| io_err(&path, "create the directory of", e))?;
+            None
+        }
+    };
+    // The record first: one without the change it describes is harmless, the reverse loses the
+    // status line `--force` replaced. The backup holds it too, so failing here is not fatal.
+    if !args.uninstall && plan.record != record {
+        if let Err(e) = write_record(config, &record_file, &plan.record) {
+            println!(
+                "could not write {} ({e}); what setup replaced is in the backup{}",
+                record_file.display(),
+                backup
+                    .as_ref()
+                    .map(|b| format!(" {}", b.display()))
+                    .unwrap_or_default()
+            );
+        }
     }
-    write_atomic(&path, new_text.as_bytes()).map_err(|e| io_err(&path, "write", e))?;
+    write_atomic(&path, plan.text.as_bytes()).map_err(|e| io_err(&path, "write", e))?;
     // write_atomic creates 0600; give the file back the mode the user had (e.g. 0644).
     #[cfg(unix)]
     if let Some(e) = &existing {
@@ -707,6 +1104,8 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
             .map_err(|err| io_err(&path, "restore the mode of", err))?;
     }
     if args.uninstall {
+        // Consumed: a later setup starts from what the file says then.
+        let _ = fs::remove_file(&record_file);
         println!("removed ccmeter from {}", path.display());
     } else {
         println!(
@@ -714,7 +1113,53 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
             path.display()
         );
     }
+    print_notes(&plan.notes, &record_file);
     Ok(())
+}
+
+fn write_record(config: &Config, file: &Path, record: &Record) -> io::Result<()> {
+    crate::store::ensure_dir(config.store.dir())?;
+    let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+    write_atomic(file, &bytes)
+}
+
+fn print_notes(notes: &[Note], record_file: &Path) {
+    for note in notes {
+        println!("{}", note_text(note, record_file));
+    }
+}
+
+/// Pure: a note in words.
+pub fn note_text(note: &Note, record_file: &Path) -> String {
+    match note {
+        Note::OtherStatusLineKept { command } => format!(
+            "the statusLine runs another tool ({command}); left alone, hooks only \
+             (`ccmeter setup --force` replaces it)"
+        ),
+        Note::Replaced { command } => format!(
+            "the statusLine it replaced ({command}) is kept in {} and the backup; \
+             `ccmeter setup --uninstall` puts it back",
+            record_file.display()
+        ),
+        Note::EventsLeftOut { seen, events } => {
+            let list = events
+                .iter()
+                .map(|(e, v)| format!("{e} (Claude Code {v}+)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match seen {
+                Some(v) => format!(
+                    "not hooked: {list}, newer than the Claude Code {v} ccmeter saw last; \
+                     run `ccmeter setup --hooks` again after updating Claude Code"
+                ),
+                None => format!(
+                    "not hooked yet: {list}: ccmeter has not seen Claude Code's version \
+                     (it learns it from the status line); run `ccmeter setup --hooks` again \
+                     once Claude Code has shown the status line"
+                ),
+            }
+        }
+    }
 }
 
 /// Copies the original bytes next to it, never over an existing backup, with the original's
@@ -756,128 +1201,215 @@ mod tests {
     use super::*;
 
     const EXE: &str = "/usr/local/bin/ccmeter";
-
-    fn map(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => panic!("not an object"),
-        }
-    }
-
-    fn changed(o: Outcome) -> Map<String, Value> {
-        match o {
-            Outcome::Changed(m) => m,
-            Outcome::Unchanged => panic!("expected a change"),
-        }
-    }
+    const ALL: [&str; 4] = [
+        "UserPromptSubmit",
+        "SessionStart",
+        "PreModelSwitch",
+        "StopFailure",
+    ];
 
     fn p() -> &'static Path {
         Path::new("/h/.claude/settings.json")
     }
 
+    fn settings(text: &str) -> Settings {
+        parse_settings(text.as_bytes(), p()).unwrap()
+    }
+
+    fn req(hooks: bool, force: bool) -> Request<'static> {
+        Request {
+            exe: EXE,
+            hooks: hooks.then_some(&ALL[..]),
+            force,
+        }
+    }
+
+    fn installed(text: &str, hooks: bool, force: bool) -> Plan {
+        install(&settings(text), &Record::default(), req(hooks, force), p()).unwrap()
+    }
+
+    /// Install, then uninstall with the record install kept: the original bytes.
+    fn round_trip(text: &str, hooks: bool, force: bool) -> String {
+        let plan = installed(text, hooks, force);
+        let back = uninstall(&settings(&plan.text), &plan.record, EXE, p()).unwrap();
+        assert_eq!(back, text, "after install:\n{}", plan.text);
+        plan.text
+    }
+
+    fn value(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
-    fn install_appends_status_line_and_keeps_order() {
-        let s = map(json!({"model": "opus", "env": {"A": "1"}, "theme": "dark"}));
-        let out = changed(install(&s, EXE, false, false, p()).unwrap());
-        let keys: Vec<&str> = out.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["model", "env", "theme", "statusLine"]);
+    fn install_appends_status_line_in_the_files_own_style() {
+        let text = round_trip("{\n  \"model\": \"opus\",\n  \"n\": 1e2\n}\n", false, false);
         assert_eq!(
-            out["statusLine"],
-            json!({"type": "command", "command": EXE, "padding": 0})
+            text,
+            "{\n  \"model\": \"opus\",\n  \"n\": 1e2,\n  \"statusLine\": {\n    \"type\": \"command\",\n    \
+             \"command\": \"/usr/local/bin/ccmeter\",\n    \"padding\": 0,\n    \"refreshInterval\": 30\n  }\n}\n"
         );
     }
 
     #[test]
-    fn same_command_is_already_set_up_even_with_other_padding() {
-        let s = map(json!({"statusLine": {"type": "command", "command": EXE, "padding": 2}}));
-        assert_eq!(
-            install(&s, EXE, false, false, p()).unwrap(),
-            Outcome::Unchanged
-        );
+    fn round_trips_are_byte_exact_whatever_the_format() {
+        let hooks = r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say"}]}]}}"#;
+        for original in [
+            "{}",
+            "{}\n",
+            "{ }",
+            "{\n}\n",
+            "{\"a\":1}",
+            "{\"big\":123456789012345678901234567890,\"neg\":-0,\"e\":1E+2,\"u\":\"\\u00e9\\ud83d\\ude00\"}",
+            "{\r\n  \"a\": [],\r\n  \"b\": {}\r\n}\r\n",
+            "{\n\t\"a\": 1,\n\t\"hooks\": {\n\t\t\"SessionStart\": []\n\t}\n}",
+            "{\n    \"hooks\": {},\n    \"z\": null\n}\n",
+            "{\n  \"hooks\": {\n    \"UserPromptSubmit\": [ ],\n    \"SessionStart\": [\n    ]\n  }\n}\n",
+            hooks,
+            "  {\"a\" : 1 ,\"hooks\" : { } }  \n",
+        ] {
+            round_trip(original, true, false);
+            round_trip(original, false, false);
+        }
     }
 
     #[test]
-    fn other_status_line_needs_force_and_keeps_its_position() {
-        let s = map(
-            json!({"a": 1, "statusLine": {"type": "command", "command": "~/bin/line.sh"}, "z": 2}),
-        );
-        let err = install(&s, EXE, false, false, p()).unwrap_err();
-        assert!(err.to_string().contains("--force"), "{err}");
+    fn force_replaces_in_place_and_uninstall_puts_the_old_one_back() {
+        let original = "{\r\n  \"a\": 1,\r\n  \"statusLine\": {\"type\":\"command\",\"command\":\"~/bin/line.sh\",\"padding\":1e0},\r\n  \"z\": 2\r\n}";
+        let err = install(
+            &settings(original),
+            &Record::default(),
+            req(false, false),
+            p(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("~/bin/line.sh"), "{err}");
-        let out = changed(install(&s, EXE, false, true, p()).unwrap());
-        assert_eq!(out.keys().collect::<Vec<_>>(), ["a", "statusLine", "z"]);
-        assert_eq!(out["statusLine"]["command"], EXE);
+        let plan = installed(original, false, true);
+        assert_eq!(
+            plan.record.replaced_status_line.as_deref(),
+            Some("{\"type\":\"command\",\"command\":\"~/bin/line.sh\",\"padding\":1e0}")
+        );
+        let keys: Vec<String> = value(&plan.text)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["a", "statusLine", "z"]);
+        round_trip(original, true, true);
+        // Without the record the status line still goes, leaving the rest.
+        let back = uninstall(&settings(&plan.text), &Record::default(), EXE, p()).unwrap();
+        assert_eq!(back, "{\r\n  \"a\": 1,\r\n  \"z\": 2\r\n}");
+    }
+
+    #[test]
+    fn hooks_beside_another_status_line_leave_it_alone() {
+        let original = r#"{"statusLine": {"type": "command", "command": "starship statusline"}}"#;
+        let plan = installed(original, true, false);
+        assert_eq!(
+            plan.notes,
+            [Note::OtherStatusLineKept {
+                command: "starship statusline".into()
+            }]
+        );
+        let v = value(&plan.text);
+        assert_eq!(v["statusLine"]["command"], "starship statusline");
+        assert_eq!(
+            v["hooks"]["StopFailure"][0]["hooks"][0]["command"],
+            "/usr/local/bin/ccmeter hook"
+        );
+        round_trip(original, true, false);
+    }
+
+    #[test]
+    fn same_command_is_kept_and_only_gains_refresh_interval() {
+        let tuned = r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2, "refreshInterval": 5}}"#;
+        assert_eq!(installed(tuned, false, false).text, tuned);
+        let old = r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2}}"#;
+        assert_eq!(
+            installed(old, false, false).text,
+            r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2, "refreshInterval": 30}}"#
+        );
     }
 
     #[test]
     fn hooks_are_added_once_beside_other_hooks() {
-        let s = map(
-            json!({"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "lint"}]}],
-                                      "Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}}),
-        );
-        let once = changed(install(&s, EXE, true, false, p()).unwrap());
-        let ups = once["hooks"]["UserPromptSubmit"].as_array().unwrap();
+        let original = r#"{"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "lint"}]}], "Stop": []}}"#;
+        let once = installed(original, true, false);
+        let v = value(&once.text);
+        let ups = v["hooks"]["UserPromptSubmit"].as_array().unwrap();
         assert_eq!(ups.len(), 2);
-        assert_eq!(ups[0], s["hooks"]["UserPromptSubmit"][0]);
+        assert_eq!(ups[0]["hooks"][0]["command"], "lint");
         assert_eq!(
             ups[1],
             json!({"hooks": [{"type": "command", "command": "/usr/local/bin/ccmeter hook"}]})
         );
-        assert_eq!(once["hooks"]["SessionStart"].as_array().unwrap().len(), 1);
-        assert_eq!(once["hooks"]["Stop"], s["hooks"]["Stop"]);
-        assert_eq!(
-            install(&once, EXE, true, false, p()).unwrap(),
-            Outcome::Unchanged
-        );
+        assert_eq!(v["hooks"]["Stop"], json!([]));
+        let twice = install(&settings(&once.text), &once.record, req(true, false), p()).unwrap();
+        assert_eq!(twice.text, once.text);
     }
 
     #[test]
     fn odd_hooks_shape_is_refused() {
-        let s = map(json!({"hooks": "nope"}));
-        let err = install(&s, EXE, true, false, p()).unwrap_err();
-        assert!(
-            matches!(err, SetupError::UnexpectedShape { ref key, .. } if key == "hooks"),
-            "{err}"
-        );
-        let s = map(json!({"hooks": {"SessionStart": {}}}));
-        assert!(install(&s, EXE, true, false, p()).is_err());
-    }
-
-    #[test]
-    fn uninstall_reverses_install_exactly() {
-        for original in [
-            json!({}),
-            json!({"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x"}]}]}}),
-            json!({"hooks": {"UserPromptSubmit": [{"matcher": "", "hooks": [{"type": "command", "command": "y"}]}]}, "z": 1}),
-        ] {
-            let s = map(original);
-            let installed = changed(install(&s, EXE, true, false, p()).unwrap());
-            assert_eq!(changed(uninstall(&installed, EXE)), s);
+        for text in [r#"{"hooks": "nope"}"#, r#"{"hooks": {"SessionStart": {}}}"#] {
+            let err =
+                install(&settings(text), &Record::default(), req(true, false), p()).unwrap_err();
+            assert!(matches!(err, SetupError::UnexpectedShape { .. }), "{err}");
         }
-        // Containers that were empty before uninstall are not ours to tidy up.
-        let empty = map(json!({"hooks": {"Stop": []}}));
-        assert_eq!(uninstall(&empty, EXE), Outcome::Unchanged);
     }
 
     #[test]
-    fn uninstall_leaves_other_status_lines_and_recognises_moved_binaries() {
-        let other =
-            map(json!({"statusLine": {"type": "command", "command": "starship statusline"}}));
-        assert_eq!(uninstall(&other, EXE), Outcome::Unchanged);
-        let moved = map(
-            json!({"statusLine": {"type": "command", "command": "/old/path/ccmeter"},
+    fn uninstall_removes_every_ccmeter_hook_and_only_those() {
+        let text = r#"{"statusLine": {"type": "command", "command": "/old/path/ccmeter"},
             "hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "/old/path/ccmeter hook"},
-                                                   {"type": "command", "command": "other"}]}]}}),
-        );
-        let out = changed(uninstall(&moved, EXE));
+                                                  {"type": "command", "command": "other"}]}],
+                      "StopFailure": [{"matcher": "", "hooks": [{"type": "command", "command": "ccmeter hook"}]}],
+                      "Stop": []}}"#;
+        let out = uninstall(&settings(text), &Record::default(), EXE, p()).unwrap();
         assert_eq!(
-            Value::Object(out),
-            json!({"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "other"}]}]}})
+            value(&out),
+            json!({"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "other"}]}], "Stop": []}})
+        );
+        let other = r#"{"statusLine": {"type": "command", "command": "starship statusline"}}"#;
+        assert_eq!(
+            uninstall(&settings(other), &Record::default(), EXE, p()).unwrap(),
+            other
         );
     }
 
     #[test]
-    fn parse_errors_name_line_and_column() {
+    fn a_stale_record_does_not_keep_containers_setup_created() {
+        let rec = Record {
+            were_empty: vec![WasEmpty {
+                path: vec!["hooks".into(), "SessionStart".into()],
+                inner: String::new(),
+            }],
+            ..Record::default()
+        };
+        let plan = install(&settings("{\"a\": 1}"), &rec, req(true, false), p()).unwrap();
+        assert!(plan.record.were_empty.is_empty(), "{:?}", plan.record);
+        assert_eq!(
+            uninstall(&settings(&plan.text), &plan.record, EXE, p()).unwrap(),
+            "{\"a\": 1}"
+        );
+    }
+
+    #[test]
+    fn later_events_need_the_version_that_introduced_them() {
+        assert_eq!(hook_events(None).0, BASE_EVENTS);
+        assert_eq!(
+            hook_events(Version::parse("2.1.78")).0,
+            ["UserPromptSubmit", "SessionStart", "StopFailure"]
+        );
+        assert_eq!(hook_events(Version::parse("2.1.251")).0, ALL);
+        assert_eq!(hook_events(Version::parse("2.1.250")).1.len(), 1);
+        assert_eq!(hook_events(Version::parse("2.1.77")).1.len(), 2);
+        assert_eq!(Version::parse("2.1.330-beta.2"), Some(Version(2, 1, 330)));
+        assert_eq!(Version::parse("junk"), None);
+        assert_eq!(Version::parse("2.1"), None);
+    }
+
+    #[test]
+    fn parse_errors_name_line_and_column_and_the_bom() {
         let err = parse_settings(b"{\n  \"a\": 1,\n  oops\n}", p()).unwrap_err();
         let SetupError::InvalidJson { line, column, .. } = err else {
             panic!("{err:?}")
@@ -892,6 +1424,8 @@ mod tests {
         );
         let err = parse_settings(b"[1]", p()).unwrap_err();
         assert!(err.to_string().contains("an array"), "{err}");
+        let err = parse_settings(b"\xEF\xBB\xBF{}", p()).unwrap_err();
+        assert!(err.to_string().contains("BOM"), "{err}");
     }
 
     #[test]
@@ -920,5 +1454,33 @@ mod tests {
             PathBuf::from("/h/.claude/settings.json.bak-20260101-120000")
         );
         assert_eq!(timestamp(0).len(), 15);
+    }
+
+    #[test]
+    fn notes_in_words() {
+        let f = Path::new("/c/k.setup.json");
+        let notes = [
+            Note::OtherStatusLineKept {
+                command: "starship statusline".into(),
+            },
+            Note::Replaced {
+                command: "~/bin/line.sh".into(),
+            },
+            Note::EventsLeftOut {
+                seen: None,
+                events: hook_events(None).1,
+            },
+            Note::EventsLeftOut {
+                seen: Some("2.1.100".into()),
+                events: hook_events(Version::parse("2.1.100")).1,
+            },
+        ];
+        let text: Vec<String> = notes.iter().map(|n| note_text(n, f)).collect();
+        insta::assert_snapshot!(text.join("\n"), @r"
+the statusLine runs another tool (starship statusline); left alone, hooks only (`ccmeter setup --force` replaces it)
+the statusLine it replaced (~/bin/line.sh) is kept in /c/k.setup.json and the backup; `ccmeter setup --uninstall` puts it back
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than the Claude Code 2.1.100 ccmeter saw last; run `ccmeter setup --hooks` again after updating Claude Code
+");
     }
 }
