@@ -16,10 +16,12 @@ Usage:
   ccmeter doctor [--check-endpoint]
   ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall]
   ccmeter demo                  render sample states, no account needed
+  ccmeter history [--days N] [--json]   the usage history as charts (N: 1-8)
 
 Options:
   --json              the same decision as JSON (fields documented in README)
   --format TEMPLATE   placeholders: {5h} {7d} {reset} {age} {stale} {source} {state} {line}
+                      {full} {pace5h} {pace7d}
   --color MODE        auto | always | never | tmux | zsh | bash   (NO_COLOR is honoured)
   --offline           never contact the network (also CCMETER_OFFLINE=1)
   -h, --help          this help
@@ -43,6 +45,7 @@ pub enum Command {
     Doctor { check_endpoint: bool },
     Setup(SetupArgs),
     Demo,
+    History { days: Option<u32> },
     Help,
     Version,
 }
@@ -193,6 +196,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
     let mut setup = SetupArgs::default();
     let mut wait = false;
     let mut check_endpoint = false;
+    let mut days = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -207,7 +211,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             v
         };
         match flag {
-            "refresh" | "hook" | "doctor" | "setup" | "demo" | "help"
+            "refresh" | "hook" | "doctor" | "setup" | "demo" | "history" | "help"
                 if c.command == Command::Line =>
             {
                 c.command = match flag {
@@ -218,6 +222,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
                     },
                     "setup" => Command::Setup(SetupArgs::default()),
                     "demo" => Command::Demo,
+                    "history" => Command::History { days: None },
                     _ => Command::Help,
                 }
             }
@@ -240,6 +245,11 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
                 Some(other) => c.arg_errors.push(format!("unknown --color {other}")),
                 None => {}
             },
+            "--days" => match value("--days", &mut c.arg_errors).map(|v| v.parse::<u32>()) {
+                Some(Ok(d)) if (1..=8).contains(&d) => days = Some(d),
+                Some(_) => c.arg_errors.push("--days takes 1 to 8".into()),
+                None => {}
+            },
             "--wait" => wait = true,
             "--check-endpoint" => check_endpoint = true,
             "--hooks" => setup.hooks = true,
@@ -253,6 +263,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
         Command::Refresh { wait: w } => *w = wait,
         Command::Doctor { check_endpoint: ce } => *ce = check_endpoint,
         Command::Setup(s) => *s = setup,
+        Command::History { days: d } => *d = days,
         _ => {}
     }
     c

@@ -6,8 +6,10 @@ mod cmd;
 mod credentials;
 mod endpoint;
 mod estimate;
+mod history;
 mod input;
 mod paths;
+mod projection;
 mod refresh;
 mod render;
 mod report;
@@ -30,6 +32,7 @@ fn main() {
         Command::Doctor { check_endpoint } => cmd::doctor::run(&config, *check_endpoint),
         Command::Setup(args) => cmd::setup::run(&config, args),
         Command::Demo => cmd::demo::run(&config),
+        Command::History { days } => cmd::history::run(&config, *days),
         Command::Help => {
             print!("{}", cli::USAGE);
             0

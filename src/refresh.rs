@@ -13,6 +13,7 @@ use crate::cli::Config;
 use crate::credentials::{self, Lookup};
 use crate::endpoint::{self, Outcome};
 use crate::estimate;
+use crate::history;
 use crate::store::{self, Entry, FileLock, Health, Rejected};
 use crate::usage::{self, Problem, Snapshot};
 
@@ -269,8 +270,25 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     {
         refresh_estimate(config, entry.as_ref(), now, &mut out.lines);
     }
+    trim_history(config, now, &mut out.lines);
     let _ = std::fs::remove_file(marker);
     out
+}
+
+/// Keeps the history to its 8 days, under the store's write lock so that no status line's
+/// append lands between the read and the rename and is lost.
+fn trim_history(config: &Config, now: i64, lines: &mut Vec<String>) {
+    let path = config.store.sidecar(history::FILE);
+    let _ = config.store.update(now, |_| {
+        match history::trim(&path, now) {
+            Ok(history::Trimmed::Rewritten { kept, dropped }) => lines.push(format!(
+                "history: kept {kept} points, dropped {dropped} (old or unreadable)"
+            )),
+            Ok(history::Trimmed::Nothing) => {}
+            Err(e) => lines.push(format!("history: could not trim {}: {e}", path.display())),
+        }
+        false
+    });
 }
 
 /// The User-Agent the usage endpoint gets: `CCMETER_USER_AGENT`, else Claude Code's own with
@@ -361,6 +379,7 @@ fn refresh_from_endpoint(
                 // Per window, the newer reading wins: a stdin reading taken while we were
                 // asking is newer than our answer for the windows it has.
                 e.snapshot = Some(usage::merge(e.snapshot.as_ref(), snap));
+                let _ = history::record(&config.store.sidecar(history::FILE), &mut e.history, snap);
                 *h = Health {
                     last_attempt: Some(now),
                     last_success: Some(now),
@@ -446,6 +465,7 @@ fn describe(s: &Snapshot) -> String {
         now: s.taken_at,
         stale_after: i64::MAX,
         note: None,
+        projections: Default::default(),
     };
     format!(
         "{} [source {}]",

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::projection::{Projection, fmt_full_in, fmt_pace};
 use crate::report::Report;
 use crate::usage::{Problem, Severity, Snapshot, Source, Used, Window, format_rfc3339};
 
@@ -55,6 +56,15 @@ fn paint(style: Style, colour: Colour, text: &str) -> String {
         Style::Zsh => format!("%F{{{name}}}{text}%f"),
         Style::Bash => format!("\x01\x1b[{sgr}m\x02{text}\x01\x1b[0m\x02"),
     }
+}
+
+/// `text` in the colour the line gives `percent` (green, yellow, red), written for `style`.
+pub fn paint_percent(style: Style, percent: f64, text: &str) -> String {
+    paint(
+        style,
+        Colour::for_percent(f64::from(round_percent(percent))),
+        text,
+    )
 }
 
 /// Rounds half up, after clamping to 0..=100.
@@ -161,6 +171,23 @@ fn colour_of(w: &Window, now: i64) -> Option<Colour> {
     })
 }
 
+/// `5h full in 1h05m`: the window that fills first before its reset, if any. Never for a window
+/// that already shows 100 % (there is nothing left to fill), nor for one without a percentage.
+pub fn full_text(report: &Report) -> Option<String> {
+    let snap = report.snapshot.as_ref()?;
+    let mut first: Option<(&str, i64)> = None;
+    for (name, w) in crate::history::named_windows(snap) {
+        let shown = w.display_percent().map(round_percent);
+        let Some(secs) = report.projections.get(name).and_then(|p| p.full_in_s) else {
+            continue;
+        };
+        if shown.is_some_and(|p| p < 100) && first.is_none_or(|(_, s)| secs < s) {
+            first = Some((name, secs));
+        }
+    }
+    first.map(|(name, secs)| format!("{name} full in {}", fmt_full_in(secs)))
+}
+
 /// The parenthesised remarks: age, problem, note — or why there is nothing to show.
 fn remarks(report: &Report) -> Vec<String> {
     let mut parts = Vec::new();
@@ -214,6 +241,9 @@ pub fn line(report: &Report, style: Style) -> String {
         out.push_str(" ↻");
         out.push_str(&reset);
     }
+    if let Some(full) = full_text(report) {
+        out.push_str(&escape(style, &format!(" · {full}")));
+    }
     if let Some(extra) = extra_text(report) {
         out.push_str(&escape(style, &format!(" · {extra}")));
     }
@@ -237,7 +267,17 @@ fn rfc3339(t: i64) -> Value {
     format_rfc3339(t).map_or(Value::Null, Value::String)
 }
 
-fn window_json(snap: Option<&Snapshot>, w: Option<&Window>, now: i64) -> Value {
+/// Rounded to a tenth: more digits would only be noise.
+fn tenth(x: f64) -> Value {
+    json!((x * 10.0).round() / 10.0)
+}
+
+fn window_json(
+    snap: Option<&Snapshot>,
+    w: Option<&Window>,
+    projection: Option<&Projection>,
+    now: i64,
+) -> Value {
     let (Some(snap), Some(w)) = (snap, w) else {
         return Value::Null;
     };
@@ -257,6 +297,10 @@ fn window_json(snap: Option<&Snapshot>, w: Option<&Window>, now: i64) -> Value {
         "severity": w.severity.map(Severity::as_str),
         "source": stamp.source.as_str(),
         "taken_at": rfc3339(stamp.taken_at),
+        "expected_percentage": projection.map_or(Value::Null, |p| tenth(p.expected_percentage)),
+        "pace": projection.map_or(Value::Null, |p| tenth(p.pace)),
+        "full_at": projection.and_then(|p| p.full_at).map_or(Value::Null, rfc3339),
+        "full_in_s": projection.and_then(|p| p.full_in_s),
     })
 }
 
@@ -294,7 +338,12 @@ pub fn json(report: &Report) -> String {
             s.scoped
                 .iter()
                 .map(|sw| {
-                    let mut v = window_json(snap, Some(&sw.window), now);
+                    let mut v = window_json(
+                        snap,
+                        Some(&sw.window),
+                        report.projections.get(&sw.name),
+                        now,
+                    );
                     if let Value::Object(o) = &mut v {
                         o.insert("name".into(), json!(sw.name));
                         o.insert("is_active".into(), json!(sw.is_active));
@@ -310,8 +359,18 @@ pub fn json(report: &Report) -> String {
         .problem
         .map(|p| problem_text(p, report.retry_at.map(|t| t - now)));
     let v = json!({
-        "five_hour": window_json(snap, snap.and_then(|s| s.five_hour.as_ref()), now),
-        "seven_day": window_json(snap, snap.and_then(|s| s.seven_day.as_ref()), now),
+        "five_hour": window_json(
+            snap,
+            snap.and_then(|s| s.five_hour.as_ref()),
+            report.projections.get("5h"),
+            now
+        ),
+        "seven_day": window_json(
+            snap,
+            snap.and_then(|s| s.seven_day.as_ref()),
+            report.projections.get("7d"),
+            now
+        ),
         "scoped": scoped,
         "extra": extra_json(snap),
         "source": snap.map(|s| s.source.as_str()),
@@ -327,7 +386,8 @@ pub fn json(report: &Report) -> String {
     v.to_string()
 }
 
-/// `--format`: `{5h} {7d} {reset} {age} {stale} {source} {state} {error} {line}`; unknown
+/// `--format`: `{5h} {7d} {reset} {age} {stale} {source} {state} {error} {line} {full}
+/// {pace5h} {pace7d}`; unknown
 /// placeholders are left as written so a typo is visible rather than silently empty.
 pub fn template(report: &Report, tpl: &str) -> String {
     let snap = report.snapshot.as_ref();
@@ -379,6 +439,14 @@ pub fn template(report: &Report, tpl: &str) -> String {
                     .unwrap_or_default(),
             ),
             "line" => Some(line(report, Style::Plain)),
+            "full" => Some(full_text(report).unwrap_or_default()),
+            "pace5h" | "pace7d" => Some(
+                report
+                    .projections
+                    .get(&key[4..])
+                    .map(|p| fmt_pace(p.pace))
+                    .unwrap_or_default(),
+            ),
             _ => None,
         };
         match replacement {
@@ -406,6 +474,7 @@ mod tests {
             now: NOW,
             stale_after: 600,
             note: None,
+            projections: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! show, how old they are and what is wrong. Pure, so every state can be tested with a fixed
 //! clock; `render` turns a [`Report`] into text.
 
+use crate::projection::Projections;
 use crate::store::{Entry, Health};
 use crate::usage::{self, Extra, Problem, ScopedWindow, Snapshot, Source, Window};
 
@@ -19,6 +20,8 @@ pub struct Report {
     pub stale_after: i64,
     /// Something the user must fix in their own command line (unknown flag …).
     pub note: Option<String>,
+    /// Pace and projection of each window shown, keyed by its short name (`5h`, `7d`, `opus`).
+    pub projections: Projections,
 }
 
 /// What the line shows, picked once so that the line, `--json`, templates and hooks agree.
@@ -160,6 +163,7 @@ pub fn decide(
         now,
         stale_after,
         note: None,
+        projections: Projections::new(),
     };
     let stored = entry.and_then(|e| e.snapshot.as_ref());
     if let Some(live) = stdin {

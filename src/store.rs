@@ -46,6 +46,9 @@ pub struct Entry {
     pub health: Health,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_code_version: Option<String>,
+    /// The last history point, so the hot path can decide to append without reading the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::Mark>,
 }
 
 /// The outcome of the last refresh attempts, shared by every process.

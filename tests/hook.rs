@@ -15,11 +15,17 @@ fn session_start() -> Vec<u8> {
     br#"{"session_id":"0d6f2a4e-7c1b-4e55-9b7a-3f1e2d4c5b6a","transcript_path":"/home/dev/.claude/projects/-home-dev-shop/0d6f2a4e.jsonl","cwd":"/home/dev/shop","hook_event_name":"SessionStart","source":"startup"}"#.to_vec()
 }
 
-/// What a status line run with `rate_limits` stores: the hook reads it from there.
+/// What a status line run with `rate_limits` stores: the hook reads it from there. The same
+/// numbers an hour earlier too, so the history says usage is holding steady and no pace warning
+/// (tests/history.rs has those) joins the threshold ones tested here.
 fn seed(s: &Sandbox, five: f64, resets_at: i64) {
     let body = format!(
         r#"{{"model":{{"id":"claude-sonnet-4-5"}},"rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets_at}}},"seven_day":{{"used_percentage":12,"resets_at":1795400000}}}}}}"#
     );
+    let mut earlier = s.cmd(&["--color", "never"]);
+    earlier.env("CCMETER_NOW", (NOW - 3600).to_string());
+    one_line(&s.run_with(earlier, body.as_bytes()));
+    s.wait_for_worker();
     one_line(&s.run(&["--color", "never"], body.as_bytes()));
 }
 
@@ -101,8 +107,13 @@ fn once_per_threshold_per_window_period() {
     assert_eq!(hook(&s, &prompt), "", "second call");
     assert_eq!(hook(&s, &session_start()), "", "third call");
 
-    // Still above 80 but under 95: nothing new to say.
+    // Still above 80 but under 95: no new threshold; but 7 points in the hour since the
+    // first reading fill the window before its reset, which is said once per period.
     seed(&s, 90.0, RESETS_AT);
+    assert_eq!(
+        hook(&s, &prompt),
+        message("5-hour limit at 90%: at this pace full in 1h25m, resets in 2h13m")
+    );
     assert_eq!(hook(&s, &prompt), "");
 
     // Crossing 95 % speaks once more, then not again.
@@ -159,9 +170,10 @@ fn warn_at_sets_the_thresholds() {
         seed(&s, 60.0, RESETS_AT);
         assert_eq!(with(&s, garbage), "", "CCMETER_WARN_AT={garbage:?}");
         seed(&s, 83.0, RESETS_AT);
+        // 60 % an hour ago: at 23 points an hour the window fills before its reset.
         assert_eq!(
             with(&s, garbage),
-            message("5-hour limit at 83%, resets in 2h13m"),
+            message("5-hour limit at 83%: at this pace full in 44m, resets in 2h13m"),
             "CCMETER_WARN_AT={garbage:?}"
         );
     }
@@ -239,12 +251,13 @@ fn unusable_cache_dir_is_not_fatal() {
     for payload in [fixture("hook-user-prompt-submit.json"), session_start()] {
         assert_eq!(hook(&s, &payload), "");
     }
-    // Numbers it cannot record announcements for: saying it again is the lesser evil.
+    // Numbers it cannot record announcements for: saying it again is the lesser evil. No
+    // history either, so the pace is the average since the window opened.
     let live = br#"{"hook_event_name":"UserPromptSubmit","rate_limits":{"five_hour":{"used_percentage":83,"resets_at":1795000000}}}"#;
     for _ in 0..2 {
         assert_eq!(
             hook(&s, live),
-            message("5-hour limit at 83%, resets in 2h13m")
+            message("5-hour limit at 83%: at this pace full in 34m, resets in 2h13m")
         );
     }
     assert_eq!(std::fs::read(&s.cache).unwrap(), b"not a dir");
@@ -258,7 +271,8 @@ fn stale_numbers_say_how_old_they_are() {
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         hook_with(&s, c, &fixture("hook-user-prompt-submit.json")),
-        message("5-hour limit at 83%, resets in 2h1m (as of 12m ago)")
+        // The reading is the newest point: the pace is the window's average.
+        message("5-hour limit at 83%: at this pace full in 36m, resets in 2h1m (as of 12m ago)")
     );
 }
 

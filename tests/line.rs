@@ -7,7 +7,10 @@ use common::{NOW, Sandbox, fixture, one_line};
 #[test]
 fn every_sample_gives_one_line_and_exit_0() {
     let expected = [
-        ("statusline-full.json", "5h 61% · 7d 23% ↻2h13m"),
+        (
+            "statusline-full.json",
+            "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m",
+        ),
         ("statusline-one-window-over-100.json", "7d 100% ↻4d"),
         (
             "statusline-before-first-reply.json",
@@ -42,16 +45,16 @@ fn statusline_colours_by_default_and_never_when_told() {
     let coloured = one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
     assert_eq!(
         coloured,
-        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m"
+        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m · 5h full in 1h44m"
     );
     let mut cmd = sandbox.cmd(&[]);
     cmd.env("NO_COLOR", "1");
     assert_eq!(
         one_line(&sandbox.run_with(cmd, &fixture("statusline-full.json"))),
-        "5h 61% · 7d 23% ↻2h13m"
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
     );
     let plain = one_line(&sandbox.run(&["--color", "never"], &fixture("statusline-full.json")));
-    assert_eq!(plain, "5h 61% · 7d 23% ↻2h13m");
+    assert_eq!(plain, "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m");
 }
 
 #[test]
@@ -59,18 +62,21 @@ fn stdin_reading_is_shared_with_a_prompt_that_has_no_stdin() {
     let sandbox = Sandbox::new();
     one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
     // starship: empty stdin, no TTY.
-    assert_eq!(one_line(&sandbox.run(&[], b"")), "5h 61% · 7d 23% ↻2h13m");
+    assert_eq!(
+        one_line(&sandbox.run(&[], b"")),
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
+    );
     // A hook payload carries no rate_limits either.
     assert_eq!(
         one_line(&sandbox.run(&[], &fixture("hook-user-prompt-submit.json"))),
-        "5h 61% · 7d 23% ↻2h13m"
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
     );
     // Ten minutes and a bit later the prompt says how old the numbers are.
     let mut later = sandbox.cmd(&[]);
     later.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&sandbox.run_with(later, b"")),
-        "5h 61% · 7d 23% ↻2h1m (12m ago)"
+        "5h 61% · 7d 23% ↻2h1m · 5h full in 1h52m (12m ago)"
     );
 }
 
@@ -191,7 +197,7 @@ fn corrupt_truncated_and_foreign_store_files_are_ignored_and_replaced() {
         one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
         assert_eq!(
             one_line(&sandbox.run(&[], b"")),
-            "5h 61% · 7d 23% ↻2h13m",
+            "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m",
             "{what}"
         );
     }
@@ -204,7 +210,7 @@ fn unwritable_cache_dir_still_gives_the_line() {
     std::fs::write(&sandbox.cache, b"not a dir").unwrap();
     assert_eq!(
         one_line(&sandbox.run(&["--color", "never"], &fixture("statusline-full.json"))),
-        "5h 61% · 7d 23% ↻2h13m"
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
     );
     assert_eq!(
         one_line(&sandbox.run(&[], b"")),

@@ -51,7 +51,7 @@ fn binding_model_window_on_every_surface() {
     refresh(&s, &mock, NOW);
     assert_eq!(
         run(&s, &mock, &["--color", "never"], NOW, b""),
-        "5h 12% · 7d 40% · opus 95% ↻3d"
+        "5h 12% · 7d 40% · opus 95% ↻3d · opus full in 4h09m"
     );
     assert_eq!(
         run(
@@ -88,7 +88,7 @@ fn extra_usage_while_a_window_is_full() {
     refresh(&s, &mock, NOW);
     assert_eq!(
         run(&s, &mock, &["--color", "never"], NOW, b""),
-        "5h 100% · 7d 62% ↻26m · extra €12.34/€50"
+        "5h 100% · 7d 62% ↻26m · 7d full in 2d · extra €12.34/€50"
     );
     let v = json(&s, &mock, NOW, b"");
     assert_eq!(
@@ -103,7 +103,7 @@ fn extra_usage_while_a_window_is_full() {
     // under half spent: no extra usage on the line, still in --json.
     let later = NOW + 40 * 60;
     let line = run(&s, &mock, &["--color", "never", "--offline"], later, b"");
-    assert_eq!(line, "5h -- · 7d 62% ↻3d (40m ago)");
+    assert_eq!(line, "5h -- · 7d 62% ↻3d · 7d full in 2d (40m ago)");
     assert_eq!(json(&s, &mock, later, b"")["extra"]["spent"], 12.34);
 }
 
@@ -116,12 +116,12 @@ fn five_hour_only_stdin_keeps_week_and_models_everywhere() {
     let at = NOW + 60;
     assert_eq!(
         run(&s, &mock, &["--color", "never"], at, &five_only),
-        "5h 41% · 7d 40% · opus 95% ↻3d"
+        "5h 41% · 7d 40% · opus 95% ↻3d · 5h full in 2h49m"
     );
     // The stored reading kept 7d and the model window; a prompt without stdin shows them too.
     assert_eq!(
         run(&s, &mock, &["--color", "never"], at, b""),
-        "5h 41% · 7d 40% · opus 95% ↻3d"
+        "5h 41% · 7d 40% · opus 95% ↻3d · 5h full in 2h49m"
     );
     let v = json(&s, &mock, at, b"");
     assert_eq!(v["five_hour"]["source"], "stdin");
@@ -133,12 +133,15 @@ fn five_hour_only_stdin_keeps_week_and_models_everywhere() {
     s.wait_for_worker();
     let later = NOW + 20 * 60;
     let line = run(&s, &mock, &["--color", "never"], later, &five_only);
-    assert_eq!(line, "5h 41% · 7d 40% · opus 95% ↻3d (20m ago)");
+    assert_eq!(
+        line,
+        "5h 41% · 7d 40% · opus 95% ↻3d · 5h full in 40m (20m ago)"
+    );
     s.wait_for_worker();
     assert_eq!(mock.count(), 2, "detail refresh while stdin is live");
     assert_eq!(
         run(&s, &mock, &["--color", "never"], later, &five_only),
-        "5h 41% · 7d 40% · opus 95% ↻3d"
+        "5h 41% · 7d 40% · opus 95% ↻3d · 5h full in 40m"
     );
 }
 
@@ -157,7 +160,7 @@ fn unchanged_partial_stdin_writes_nothing() {
     let file = s.store_file().expect("stdin reading stored");
     let before = std::fs::metadata(&file).unwrap();
     let out = s.run_with(offline(NOW + 30), &five_only);
-    assert_eq!(one_line(&out), "5h 41% ↻3h2m");
+    assert_eq!(one_line(&out), "5h 41% ↻3h2m · 5h full in 2h48m");
     s.wait_for_worker();
     let after = std::fs::metadata(&file).unwrap();
     use std::os::unix::fs::MetadataExt;

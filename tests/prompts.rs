@@ -15,7 +15,7 @@ use common::{NOW, Sandbox, fixture, one_line, stdout};
 use mock::Mock;
 
 /// What `statusline-full.json` stores: 5h 61.4 % (yellow), 7d 23 % (green).
-const PLAIN: &str = "5h 61% · 7d 23% ↻2h13m";
+const PLAIN: &str = "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m";
 
 fn seeded() -> Sandbox {
     let s = Sandbox::new();
@@ -96,21 +96,21 @@ fn colour_targets_escape_for_their_shell() {
     let run = |mode: &str| one_line(&timed(s.cmd(&["--color", mode]), Stdio::null()));
     assert_eq!(
         run("tmux"),
-        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m"
+        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m · 5h full in 1h44m"
     );
     // zsh expands `%`: every literal one is doubled.
     assert_eq!(
         run("zsh"),
-        "%F{yellow}5h 61%%%f · %F{green}7d 23%%%f ↻2h13m"
+        "%F{yellow}5h 61%%%f · %F{green}7d 23%%%f ↻2h13m · 5h full in 1h44m"
     );
     // bash: SGR inside readline's \x01 … \x02 so the prompt width is counted right.
     assert_eq!(
         run("bash"),
-        "\x01\x1b[33m\x025h 61%\x01\x1b[0m\x02 · \x01\x1b[32m\x027d 23%\x01\x1b[0m\x02 ↻2h13m"
+        "\x01\x1b[33m\x025h 61%\x01\x1b[0m\x02 · \x01\x1b[32m\x027d 23%\x01\x1b[0m\x02 ↻2h13m · 5h full in 1h44m"
     );
     assert_eq!(
         run("always"),
-        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m"
+        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m · 5h full in 1h44m"
     );
     assert_eq!(run("never"), PLAIN);
     // A prompt's stdout is a pipe: auto means no colour.
@@ -125,13 +125,13 @@ fn colour_targets_escape_for_their_shell() {
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&timed(c, Stdio::null())),
-        "%F{red}5h 88%%%f ↻2h1m (12m ago)"
+        "%F{red}5h 88%%%f ↻2h1m · 5h full in 25m (12m ago)"
     );
     let mut c = s.cmd(&["--color", "tmux"]);
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&timed(c, Stdio::null())),
-        "#[fg=red]5h 88%#[fg=default] ↻2h1m (12m ago)"
+        "#[fg=red]5h 88%#[fg=default] ↻2h1m · 5h full in 25m (12m ago)"
     );
 }
 
@@ -147,7 +147,7 @@ fn no_color_turns_auto_off_but_not_explicit_targets() {
     // Claude Code's status line is coloured under auto, unless NO_COLOR says otherwise.
     assert_eq!(
         one_line(&s.run(&["--color", "auto"], &statusline)),
-        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m"
+        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m · 5h full in 1h44m"
     );
     assert_eq!(with(&["--color", "auto"], "1", &statusline), PLAIN);
     assert_eq!(with(&[], "1", &statusline), PLAIN);
@@ -155,12 +155,12 @@ fn no_color_turns_auto_off_but_not_explicit_targets() {
     // An empty NO_COLOR is not set (no-color.org).
     assert_eq!(
         with(&["--color", "auto"], "", &statusline),
-        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m"
+        "\x1b[33m5h 61%\x1b[0m · \x1b[32m7d 23%\x1b[0m ↻2h13m · 5h full in 1h44m"
     );
     // A target the user chose explicitly wins.
     assert_eq!(
         with(&["--color", "tmux"], "1", b""),
-        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m"
+        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m · 5h full in 1h44m"
     );
 }
 
@@ -227,7 +227,7 @@ fn offline_estimate_from_transcripts_then_calibrated() {
     let live = br#"{"model":{},"rate_limits":{"five_hour":{"used_percentage":40,"resets_at":1795006800},"seven_day":{"used_percentage":10,"resets_at":1795400000}}}"#;
     assert_eq!(
         one_line(&s.run_with(at(&s, &["--offline", "--color", "never"], t1), live)),
-        "5h 40% · 7d 10% ↻4h5m"
+        "5h 40% · 7d 10% ↻4h5m · 5h full in 1h22m"
     );
 
     // One more message after that reading; the worker calibrates (9000 tokens were 40 % and
@@ -241,11 +241,14 @@ fn offline_estimate_from_transcripts_then_calibrated() {
     // calibrated estimate of now is shown instead, marked ~.
     assert_eq!(
         one_line(&s.run_with(at(&s, &["--offline", "--color", "never"], t2), b"")),
-        "5h 40% · 7d 10% ↻4h3m"
+        "5h 40% · 7d 10% ↻4h3m · 5h full in 1h25m"
     );
     let mut c = at(&s, &["--offline", "--color", "never"], t2);
     c.env("CCMETER_STALE_AFTER", "60");
-    assert_eq!(one_line(&s.run_with(c, b"")), "~5h 60% · ~7d 15% ↻4h3m");
+    assert_eq!(
+        one_line(&s.run_with(c, b"")),
+        "~5h 60% · ~7d 15% ↻4h3m · 5h full in 37m"
+    );
     let mut c = at(&s, &["--offline", "--json"], t2);
     c.env("CCMETER_STALE_AFTER", "60");
     let v: serde_json::Value = serde_json::from_str(&one_line(&s.run_with(c, b""))).unwrap();

@@ -442,7 +442,10 @@ fn a_stdin_reading_taken_during_the_request_wins_over_the_answer() {
     ));
     assert_eq!(worker.wait_with_output().unwrap().status.code(), Some(0));
     assert_eq!(store_json(&s)["snapshot"]["source"], "stdin");
-    assert_eq!(line_at(&s, &mock, NOW + 2), "5h 61% · 7d 23% ↻2h13m");
+    assert_eq!(
+        line_at(&s, &mock, NOW + 2),
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
+    );
     assert_eq!(store_json(&s)["health"]["problem"], serde_json::Value::Null);
 }
 

@@ -2,7 +2,9 @@
 //! sees what to expect before wiring anything. No account, no network, no store.
 
 use crate::cli::Config;
+use crate::history::Sample;
 use crate::input::Input;
+use crate::projection::{self, Kind};
 use crate::render;
 use crate::report::Report;
 use crate::usage::{Extra, Problem, ScopedWindow, Severity, Snapshot, Source, Window};
@@ -26,6 +28,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             now,
             stale_after: 600,
             note: None,
+            projections: Default::default(),
         };
     let tokens = Some(Window::tokens(1_840_000, Some(now + 2 * 3600 + 13 * 60)));
     vec![
@@ -96,6 +99,14 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
+            "at this pace, full soon",
+            pacing(report(
+                Some(snap(Source::Stdin, 0, w(72.0, 7980), w(48.0, 3 * 86_400))),
+                None,
+                None,
+            )),
+        ),
+        (
             "one window only",
             report(
                 Some(snap(Source::Stdin, 0, None, w(23.0, 3 * 86_400))),
@@ -149,6 +160,27 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             report(None, Some(Problem::NotLoggedIn), None),
         ),
     ]
+}
+
+/// The projection of a sample whose 5-hour window rose 25.8 points in the last hour: at that
+/// pace its remaining 28 points take 1h05m, before the reset in 2h13m.
+fn pacing(mut report: Report) -> Report {
+    let now = report.now;
+    if let Some(snap) = &report.snapshot {
+        let hour_ago = Sample {
+            taken_at: now - 3600,
+            percent: 72.0 - 28.0 * 3600.0 / 3900.0,
+            resets_at: snap.five_hour.and_then(|w| w.resets_at),
+        };
+        for (name, window) in crate::history::named_windows(snap) {
+            let kind = Kind::of(name);
+            let history = (name == "5h").then_some(hour_ago);
+            if let Some(p) = projection::project(kind, window, now, history, now) {
+                report.projections.insert(name.to_string(), p);
+            }
+        }
+    }
+    report
 }
 
 pub fn run(config: &Config) -> i32 {

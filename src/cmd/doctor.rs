@@ -77,6 +77,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
             None
         }
     };
+    say("history", &super::history::describe_file(config, now));
     let dir = config.store.dir();
     let usable = store::ensure_dir(dir).and_then(|()| store::probe_writable(dir));
     if let Err(e) = usable {

@@ -58,43 +58,39 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
             continue;
         };
         let shown = render::round_percent(p);
-        let Some(&crossed) = thresholds.iter().rfind(|&&t| f64::from(shown) >= t) else {
-            continue;
-        };
-        // A window period is identified by its reset time; without one, by the day. Reset
-        // times reported for the same period can differ by a few seconds (stdin vs endpoint,
-        // sub-second rounding), while two periods of one window are at least 5 h apart: a
-        // recorded reset within the tolerance is the same period.
-        let slot = match w.resets_at {
-            Some(t) => announced
-                .windows
-                .keys()
-                .find(|slot| {
-                    slot.strip_prefix(key)
-                        .and_then(|rest| rest.strip_prefix('@'))
-                        .and_then(|r| r.parse::<i64>().ok())
-                        .is_some_and(|r| r.abs_diff(t) <= SAME_PERIOD_S)
-                })
-                .cloned()
-                .unwrap_or_else(|| format!("{key}@{t}")),
-            None => format!("{key}@day{}", report.now / 86_400),
-        };
-        if announced
-            .windows
-            .get(&slot)
-            .is_some_and(|&done| done >= crossed)
-        {
+        let crossed = thresholds
+            .iter()
+            .rfind(|&&t| f64::from(shown) >= t)
+            .copied();
+        let threshold_slot = crossed
+            .map(|c| (slot(announced, key, w, report.now), c))
+            .filter(|(s, c)| announced.windows.get(s).is_none_or(|done| done < c));
+        // Once per window period: this window, at least half used, fills before it resets.
+        let full_in = report.projections.get(key).and_then(|p| p.full_in_s);
+        let pace_slot = full_in
+            .filter(|_| (50..100).contains(&shown) && w.resets_at.is_some())
+            .map(|_| slot(announced, &format!("pace{key}"), w, report.now))
+            .filter(|s| !announced.windows.contains_key(s));
+        if threshold_slot.is_none() && pace_slot.is_none() {
             continue;
         }
-        announced.windows.insert(slot, crossed);
+        if let Some((s, c)) = threshold_slot {
+            announced.windows.insert(s, c);
+        }
         let reset = w
             .resets_at
             .filter(|&t| t > report.now)
             .map(|t| format!(", resets in {}", render::fmt_until(t - report.now)))
             .unwrap_or_default();
-        out.push(Warning {
-            text: format!("{name} limit at {about}{shown}%{reset}"),
-        });
+        let text = match (pace_slot, full_in) {
+            (Some(s), Some(secs)) => {
+                announced.windows.insert(s, f64::from(shown));
+                let full = crate::projection::fmt_full_in(secs);
+                format!("{name} limit at {about}{shown}%: at this pace full in {full}{reset}")
+            }
+            _ => format!("{name} limit at {about}{shown}%{reset}"),
+        };
+        out.push(Warning { text });
     }
     // Forget periods long over so the file stays small.
     // Periods are reset times in seconds, or `day<n>` (days since the epoch).
@@ -107,6 +103,27 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
         time.is_none_or(|t| t > report.now - 8 * 86_400)
     });
     out
+}
+
+/// The announcement slot of `key` (`5h`, `pace5h`) for this window's period. A window period is
+/// identified by its reset time; without one, by the day. Reset times reported for the same
+/// period can differ by a few seconds (stdin vs endpoint, sub-second rounding), while two periods
+/// of one window are at least 5 h apart: a recorded reset within the tolerance is the same period.
+fn slot(announced: &Announced, key: &str, w: &Window, now: i64) -> String {
+    match w.resets_at {
+        Some(t) => announced
+            .windows
+            .keys()
+            .find(|slot| {
+                slot.strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix('@'))
+                    .and_then(|r| r.parse::<i64>().ok())
+                    .is_some_and(|r| r.abs_diff(t) <= SAME_PERIOD_S)
+            })
+            .cloned()
+            .unwrap_or_else(|| format!("{key}@{t}")),
+        None => format!("{key}@day{}", now / 86_400),
+    }
 }
 
 /// The hook's stdout for a set of warnings: `{"systemMessage": "…"}`.
@@ -174,6 +191,7 @@ mod tests {
             now: NOW,
             stale_after: 600,
             note: None,
+            projections: Default::default(),
         }
     }
 

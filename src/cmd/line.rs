@@ -6,7 +6,9 @@
 use std::io::Write;
 
 use crate::cli::{ColorChoice, Config, Output};
+use crate::history::{self, Tail};
 use crate::input::{self, Input};
+use crate::projection;
 use crate::refresh;
 use crate::render::{self, Style};
 use crate::report::{self, Report};
@@ -16,6 +18,9 @@ use crate::usage::{self, Snapshot};
 /// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
 /// same reading write once a minute, yet a prompt never calls live numbers old.
 const RESTAMP_AFTER_S: i64 = 60;
+
+/// The most of the history's tail the hot path reads: a day of a point a minute is ~170 KiB.
+const RECENT_HISTORY_CAP: u64 = 512 * 1024;
 
 pub fn run(config: &Config) -> i32 {
     let now = crate::now();
@@ -52,6 +57,13 @@ pub fn current(config: &Config, input: &Input, now: i64) -> Report {
 /// The decision alone, with no side effects (what `doctor` shows), plus any argument errors.
 pub fn decide(config: &Config, live: Option<&Snapshot>, entry: Option<&Entry>, now: i64) -> Report {
     let mut report = report::decide(live, entry, now, config.stale_after);
+    if let Some(snap) = &report.snapshot {
+        // The projection looks back a day at most; reading stops once it has that much.
+        let since = now - projection::Kind::Weekly.lookback();
+        let path = config.store.sidecar(history::FILE);
+        let tail = Tail::read_since(&path, since, RECENT_HISTORY_CAP).unwrap_or_default();
+        report.projections = projection::of_snapshot(snap, &tail, now);
+    }
     if !config.arg_errors.is_empty() {
         report.note = Some(config.arg_errors.join(", "));
     }
@@ -80,7 +92,8 @@ fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
 /// Stores stdin's numbers, so prompts and hooks (which get no `rate_limits`) show them too, and
 /// Claude Code's version, which the refresh worker puts in its User-Agent: one write at most, and
 /// only when something changed. Failure to write (read-only cache dir, full disk) only costs that
-/// sharing, never the line.
+/// sharing, never the line. The history point, if due, is appended in the same locked update:
+/// its mark lives in the entry.
 fn record_live(
     config: &Config,
     entry: Option<&Entry>,
@@ -94,12 +107,19 @@ fn record_live(
     let version_new = |e: Option<&Entry>| {
         version.is_some_and(|v| e.and_then(|e| e.claude_code_version.as_deref()) != Some(v))
     };
-    if !numbers_due(entry) && !version_new(entry) {
+    let history_due = |e: Option<&Entry>| {
+        live.is_some_and(|l| history::due_for(e.and_then(|e| e.history.as_ref()), l))
+    };
+    if !numbers_due(entry) && !version_new(entry) && !history_due(entry) {
         return;
     }
     let config_dir = config.config_dir.path.to_string_lossy().into_owned();
     let _ = config.store.update(now, |e| {
         // Re-checked under the lock: another status line may have written the same numbers.
+        let appended = live.is_some_and(|l| {
+            history::record(&config.store.sidecar(history::FILE), &mut e.history, l)
+                .unwrap_or(false)
+        });
         let (numbers, version_changed) = (numbers_due(Some(e)), version_new(Some(e)));
         if numbers && let Some(live) = live {
             e.snapshot = Some(usage::merge(e.snapshot.as_ref(), live));
@@ -110,7 +130,7 @@ fn record_live(
         if numbers || version_changed {
             e.config_dir = config_dir;
         }
-        numbers || version_changed
+        numbers || version_changed || appended
     });
 }
 

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod doctor;
+pub mod history;
 pub mod hook;
 pub mod line;
 pub mod setup;
