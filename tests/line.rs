@@ -305,7 +305,7 @@ fn a_clock_step_back_keeps_the_store() {
     let earlier = NOW - 3600;
     assert_eq!(
         one_line(&at(&sandbox, earlier, &[], b"")),
-        "5h 61% · 7d 23% ↻3h13m"
+        "5h 61% · 7d 23% ↻3h13m · 5h full in 1h07m"
     );
     let json: serde_json::Value =
         serde_json::from_str(&one_line(&at(&sandbox, earlier, &["--json"], b""))).unwrap();
@@ -329,7 +329,7 @@ fn a_clock_step_back_keeps_the_store() {
     for stdin in [changed.as_bytes(), b""] {
         assert_eq!(
             one_line(&at(&sandbox, earlier + 5, &["--color", "never"], stdin)),
-            "5h 64% · 7d 23% ↻3h13m"
+            "5h 64% · 7d 23% ↻3h13m · 5h full in 59m"
         );
     }
 }
@@ -393,7 +393,7 @@ fn symlinks_planted_in_the_cache_dir_are_never_followed() {
     one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
     assert_eq!(
         one_line(&sandbox.run(&["--color", "never"], b"")),
-        "5h 61% · 7d 23% ↻2h13m"
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
     );
     let hot = String::from_utf8(fixture("statusline-full.json"))
         .unwrap()
@@ -411,7 +411,7 @@ fn symlinks_planted_in_the_cache_dir_are_never_followed() {
     let changed = hot.replace("91.4", "93.4");
     assert_eq!(
         one_line(&sandbox.run(&["--color", "never"], changed.as_bytes())),
-        "5h 93% · 7d 23% ↻2h13m"
+        "5h 93% · 7d 23% ↻2h13m · 5h full in 11m"
     );
     let refresh = common::stdout(&sandbox.run(&["refresh", "--wait"], b""));
     assert!(refresh.contains("symbolic link"), "{refresh}");
@@ -444,7 +444,7 @@ fn a_cache_dir_open_to_others_is_refused() {
         .replace("61.4", "71.4");
     assert_eq!(
         one_line(&sandbox.run(&["--color", "never"], changed.as_bytes())),
-        "5h 71% · 7d 23% ↻2h13m"
+        "5h 71% · 7d 23% ↻2h13m · 5h full in 1h06m"
     );
     assert_eq!(sandbox.entry_files(), before, "no file created");
     assert_eq!(
@@ -476,7 +476,7 @@ fn a_cache_dir_open_to_others_is_refused() {
     chmod(0o700);
     assert_eq!(
         one_line(&sandbox.run(&["--color", "never"], b"")),
-        "5h 61% · 7d 23% ↻2h13m"
+        "5h 61% · 7d 23% ↻2h13m · 5h full in 1h44m"
     );
 }
 
