@@ -2,15 +2,26 @@
 //! (API-key users, tokens without the usage scope, accounts without plan windows, `--offline`, a
 //! failing endpoint). Always `Source::Estimate`: the line marks it `~`.
 //!
-//! What it does: scans `<config dir>/projects/**/*.jsonl` incrementally (only appended bytes are
-//! read; state in `store.sidecar("scan.json")`), de-duplicates assistant messages, finds the
+//! What it does: scans `<config dir>/projects/**/*.jsonl` incrementally ([`scan`]: only appended
+//! bytes are read, progress saved as it goes), keeps de-duplicated assistant messages in an
+//! append-only binary log ([`log`], `store.sidecar("scan.log")`, 32 bytes a message), finds the
 //! active 5-hour block and the rolling 7 days, and turns local token counts into a percent only
-//! through a *calibration* learned from recent authoritative readings. Without one it reports
-//! `Used::Tokens`: it never invents a percent.
+//! through a *calibration* learned from recent authoritative readings
+//! (`store.sidecar("calibration.json")`, apart from the scan state so that losing one never
+//! loses the other). Without one it reports `Used::Tokens`: it never invents a percent.
 //!
 //! What it deliberately does not do: run on the hot path (only the background worker calls
-//! [`update`], under its single-flight lock, so two scans never race on the state file), know
+//! [`update`], under its single-flight lock, so two scans never race on the state files), know
 //! plan sizes, or see usage from other machines (which is why calibration can drift; see below).
+//!
+//! ## Cost (issue #15)
+//! A scan with nothing new `stat`s every transcript, reads the log and writes nothing. A scan
+//! after an append reads the appended bytes and appends their records and marks: cost follows
+//! the new bytes, not the size of the state. The log is rewritten only when at least half of it
+//! is dead (superseded or expired records), so that cost is amortised over as many appends.
+//! Progress is saved at every file end and every [`CHECKPOINT_BYTES`] inside a big file, so a
+//! worker stopped at any point (its watchdog stops it after 15 s) leaves a state the next run
+//! continues from.
 //!
 //! ## Decisions
 //! - **Token weighting** (the same for calibration and estimate, so their ratio means something):
@@ -20,8 +31,14 @@
 //! - **Duplicates**: the key is `message.id:requestId` (falling back to the line's `uuid`). Claude
 //!   Code writes one streamed message as several lines, the later ones with larger `output_tokens`,
 //!   and copies history into new files on resume: one record per key, each count the maximum seen.
+//!   On disk the key is a 64-bit hash: a collision among a million messages has odds ~1e-8.
 //! - **Blocks** (as ccusage): a block starts at the hour floor of a message at or after the end
-//!   (start + 5 h) of the previous block; it is active while `now < start + 5 h`.
+//!   (start + 5 h) of the previous block; it is active while `now < start + 5 h`. The chain is
+//!   *anchored*: the first scan starts it at the first message it reads (old ones included), and
+//!   before messages are pruned the anchor moves to the last block start at or before the
+//!   pruning horizon. Without the anchor, pruning would move the chain's start every hour for
+//!   someone who never pauses for 5 h, and their block would never reset on its own boundaries.
+//!   Messages found later that are older than the anchor do not move it.
 //! - **7 days** is rolling (`now - 7 d, now]`), so `resets_at` is `None`: there is no reset, only
 //!   a slow roll-off, and a reset time would make the renderer's countdown lie.
 //! - **Known windows win**: while the window of the newest calibration (its authoritative
@@ -36,29 +53,32 @@
 //!   Capacity = Σ wᵢ·tokensᵢ / Σ wᵢ·(percentᵢ/100) with wᵢ = 0.5^(ageᵢ / 3 days): newer readings
 //!   count more (plans and model mixes change), and big readings weigh more than 1 % ones whose
 //!   rounding error is large. For one calibration this is exactly tokens / (percent / 100).
-//! - **Bounded state**: only messages from the last 7 days + 5 h are kept (the extra 5 h lets the
-//!   block chain start before the week); files not modified within that horizon are marked as
-//!   read without being read.
+//! - **Bounded state**: only messages from the last 7 days + 5 h are kept; files not modified
+//!   within that horizon are marked as read without being read. Past [`MAX_MESSAGES`] the oldest
+//!   messages are dropped: there is no size at which the state is thrown away.
 //! - **Robustness**: malformed lines are skipped; a last line without its newline is parsed if it
 //!   is already complete JSON, and the offset stays at its start so it is read again when it is
-//!   finished (de-duplication makes that count once). An unreadable or corrupt state file means a
-//!   fresh scan, never an error.
+//!   finished (de-duplication makes that count once). A torn, corrupt or foreign state file is
+//!   read up to its last good record, never an error.
 
-use std::collections::{BTreeMap, HashMap};
+mod log;
+mod scan;
+
+use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::{self, Store};
 use crate::usage::{Snapshot, Source, Used, Window};
+use log::{Appender, KeyMap, Mark, Msg};
 
 const HOUR: i64 = 3600;
 const FIVE_HOURS: i64 = 5 * HOUR;
 const SEVEN_DAYS: i64 = 7 * 24 * HOUR;
-/// How far back messages are kept: the week plus one block, so the block chain can start early.
+/// How far back messages are kept: the week plus one block.
 const HORIZON: i64 = SEVEN_DAYS + FIVE_HOURS;
 /// An authoritative reading older than this is not used to calibrate: usage moves in minutes.
 const CALIBRATION_MAX_AGE_S: i64 = 600;
@@ -73,12 +93,16 @@ pub const MAX_CALIBRATION_AGE_S: i64 = 30 * 24 * 3600;
 /// Readings of windows whose ends differ by less than this are the same window (reset times
 /// from the endpoint may carry jitter).
 const SAME_WINDOW_S: i64 = 300;
-/// Bumped when the state's meaning changes; other versions mean a fresh scan.
-const STATE_VERSION: u32 = 1;
-/// Never parse a state file larger than this (a week of heavy use is a few MB).
-const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
-/// Directory depth under `projects/` that is searched (Claude Code uses one level).
-const MAX_DEPTH: usize = 8;
+/// Bumped when the calibrations' meaning changes; other versions are ignored.
+const CALIBRATION_VERSION: u32 = 1;
+/// Never parse a calibration (or legacy state) file larger than this.
+const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
+/// Progress is saved at least this often inside one big file (and at every file end).
+pub const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+/// Messages kept at most (128 MB of log); past it the oldest are dropped.
+pub const MAX_MESSAGES: usize = 4_000_000;
+/// A log with fewer dead records than this is not worth rewriting.
+const COMPACT_MIN_DEAD: usize = 4096;
 
 /// What one scan did, for `ccmeter refresh --wait`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,79 +125,227 @@ impl fmt::Display for ScanStats {
     }
 }
 
-/// Scan incrementally, calibrate against `authoritative` when given and recent, and return the estimate.
-/// `config_dir` is Claude Code's config dir (transcripts under `projects/`). State lives in store.sidecar("scan.json").
+/// Knobs the tests turn: when progress is saved, when a scan is cut short, when the log is
+/// compacted, how many messages are kept.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    checkpoint_bytes: u64,
+    /// Stop (as if killed) before reading past this many bytes.
+    budget: Option<u64>,
+    compact_min_dead: usize,
+    max_messages: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            checkpoint_bytes: CHECKPOINT_BYTES,
+            budget: None,
+            compact_min_dead: COMPACT_MIN_DEAD,
+            max_messages: MAX_MESSAGES,
+        }
+    }
+}
+
+/// Scan incrementally, calibrate against `authoritative` when given and recent, and return the
+/// estimate. `config_dir` is Claude Code's config dir (transcripts under `projects/`).
 pub fn update(
     store: &Store,
     config_dir: &Path,
     authoritative: Option<&Snapshot>,
     now: i64,
 ) -> io::Result<(Snapshot, ScanStats)> {
-    let state_path = store.sidecar("scan.json");
-    let mut state = read_state(&state_path);
-    let stats = scan(&mut state, &config_dir.join("projects"), now);
-    state.prune(now);
-    if let Some(auth) = authoritative {
-        state.calibrate(auth, now);
+    update_with(store, config_dir, authoritative, now, &Tuning::default())
+}
+
+fn update_with(
+    store: &Store,
+    config_dir: &Path,
+    authoritative: Option<&Snapshot>,
+    now: i64,
+    tuning: &Tuning,
+) -> io::Result<(Snapshot, ScanStats)> {
+    let log_path = store.sidecar("scan.log");
+    let loaded = log::load(&log_path);
+    let mut out = Appender::new(log_path.clone(), &loaded);
+    let records = loaded.records;
+    let mut state = State {
+        anchor: loaded.anchor,
+        messages: loaded.messages,
+        marks: loaded.marks,
+    };
+    let mut stats = ScanStats::default();
+    let seen = scan::scan(
+        &mut state,
+        &mut out,
+        &config_dir.join("projects"),
+        now,
+        tuning,
+        &mut stats,
+    )
+    .map_err(|scan::Interrupted| io::Error::new(io::ErrorKind::Interrupted, "scan cut short"))?;
+    let mut timeline = state.timeline();
+    if out.flushes > 0 || !out.is_empty() {
+        // Something new was written: the moment to move the anchor and, when enough of the
+        // log is dead, to compact it. A scan with nothing new writes nothing.
+        if state.settle(
+            &timeline,
+            records + out.appended,
+            &seen,
+            now,
+            tuning,
+            &mut out,
+        )? {
+            log::rewrite(
+                &log_path,
+                state.anchor,
+                state.messages.iter().map(|(k, m)| (*k, m)),
+                state.marks.iter().map(|(k, m)| (*k, m)),
+            )?;
+            timeline = state.timeline();
+        }
     }
-    let snapshot = state.estimate(now);
-    store::ensure_dir(store.dir())?;
-    let bytes = serde_json::to_vec(&state).map_err(io::Error::other)?;
-    store::write_atomic(&state_path, &bytes)?;
+    let mut calibrations = Calibrations::load(store, now);
+    if let Some(auth) = authoritative
+        && calibrations.calibrate(auth, &timeline, state.anchor, now)
+    {
+        calibrations.save(store)?;
+    }
+    let snapshot = estimate(&timeline, state.anchor, &calibrations, now);
     Ok((snapshot, stats))
 }
 
-/// Everything remembered between scans.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The scan state in memory: what the log says plus what this run added.
+#[derive(Debug, Default)]
 struct State {
-    version: u32,
-    /// Keyed by path relative to `projects/`.
-    files: BTreeMap<String, FileMark>,
-    /// De-dup key -> the message's usage.
-    messages: HashMap<String, Rec>,
-    #[serde(default)]
-    five_hour: Vec<Calibration>,
-    #[serde(default)]
-    seven_day: Vec<Calibration>,
+    /// A block start the 5-hour chain is computed from; `None` before the first scan ends.
+    anchor: Option<i64>,
+    /// De-dup key hash -> the message's usage.
+    messages: KeyMap<Msg>,
+    /// Path hash (relative to `projects/`) -> how far it was read.
+    marks: KeyMap<Mark>,
 }
 
-/// How far a file has been read, and how to tell it was replaced or truncated since.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct FileMark {
-    /// Start of the first byte not yet consumed (always at a line start).
-    offset: u64,
-    size: u64,
-    /// Nanoseconds since the epoch.
-    mtime: i64,
-    inode: u64,
-}
-
-/// One message: (timestamp, input, output, cache_creation, cache_read, model). A tuple so a week
-/// of messages stays compact on disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Rec(i64, u64, u64, u64, u64, String);
-
-impl Rec {
-    fn time(&self) -> i64 {
-        self.0
-    }
-
-    /// Weighted tokens in tenths (see the module docs): exact integer arithmetic.
-    fn tenths(&self) -> u64 {
-        let full = self.1.saturating_add(self.2).saturating_add(self.3);
-        full.saturating_mul(10).saturating_add(self.4)
-    }
-
-    fn merge(&mut self, other: &Rec) {
-        self.0 = self.0.min(other.0);
-        self.1 = self.1.max(other.1);
-        self.2 = self.2.max(other.2);
-        self.3 = self.3.max(other.3);
-        self.4 = self.4.max(other.4);
-        if self.5.is_empty() {
-            self.5.clone_from(&other.5);
+impl State {
+    /// Folds one message line in, queueing a record when it taught us something.
+    fn add(&mut self, key: u64, m: Msg, now: i64, out: &mut Appender, stats: &mut ScanStats) {
+        let t = i64::from(m.time);
+        match self.messages.get_mut(&key) {
+            Some(old) => {
+                if old.merge(&m) {
+                    out.msg(key, old);
+                }
+            }
+            None => {
+                let recent = t >= now - HORIZON;
+                // Older messages only matter to the block chain, and only before it has an
+                // anchor (the first scan anchors it on everything it reads).
+                if recent || self.anchor.is_none() {
+                    stats.entries += usize::from(recent);
+                    self.messages.insert(key, m);
+                    out.msg(key, &m);
+                }
+            }
         }
     }
+
+    /// Message times and weights, oldest first.
+    fn timeline(&self) -> Vec<(i64, u64)> {
+        let mut v: Vec<(i64, u64)> = self
+            .messages
+            .values()
+            .map(|m| (i64::from(m.time), m.tenths()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// After a scan that wrote something: moves the anchor up to the pruning horizon and
+    /// either queues it (returning `false`) or prunes everything dead and returns `true`, for
+    /// the caller to rewrite the log. `records` is how many records the log holds now.
+    fn settle(
+        &mut self,
+        timeline: &[(i64, u64)],
+        records: usize,
+        seen: &HashSet<u64>,
+        now: i64,
+        tuning: &Tuning,
+        out: &mut Appender,
+    ) -> io::Result<bool> {
+        let mut cutoff = now - HORIZON;
+        let recent = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff);
+        if recent > tuning.max_messages {
+            // No cliff: past the cap the oldest go, as if the horizon were shorter.
+            cutoff = timeline[timeline.len() - tuning.max_messages].0;
+        }
+        let anchor = chain_anchor(timeline, self.anchor, cutoff);
+        let live = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff)
+            + self.marks.keys().filter(|k| seen.contains(k)).count()
+            + 1;
+        let dead = records.saturating_sub(live);
+        if dead >= live.max(tuning.compact_min_dead) {
+            self.anchor = anchor;
+            self.messages.retain(|_, m| i64::from(m.time) >= cutoff);
+            self.marks.retain(|k, _| seen.contains(k));
+            return Ok(true);
+        }
+        if anchor != self.anchor
+            && let Some(a) = anchor
+        {
+            self.anchor = anchor;
+            out.anchor(a);
+        }
+        out.flush()?;
+        Ok(false)
+    }
+}
+
+/// The block chain from `anchor` (or from the first message): the last block start at or
+/// before `cutoff`, which stays exact when everything before `cutoff` is dropped (messages
+/// between it and `cutoff` all lie in that block, which ended before any window we report).
+/// Without one, the first block start, so the chain never depends on what is pruned later.
+fn chain_anchor(timeline: &[(i64, u64)], anchor: Option<i64>, cutoff: i64) -> Option<i64> {
+    let mut start = anchor;
+    let mut last = anchor;
+    for t in chain_times(timeline, anchor) {
+        if start.is_none_or(|s| t >= s + FIVE_HOURS) {
+            let s = floor_hour(t);
+            start = Some(s);
+            if s > cutoff {
+                break;
+            }
+            last = Some(s);
+        }
+    }
+    last.or(start)
+}
+
+/// Times that take part in the chain: those at or after the anchor.
+fn chain_times(timeline: &[(i64, u64)], anchor: Option<i64>) -> impl Iterator<Item = i64> + '_ {
+    let from = anchor.map_or(0, |a| timeline.partition_point(|(t, _)| *t < a));
+    timeline[from..].iter().map(|(t, _)| *t)
+}
+
+fn floor_hour(t: i64) -> i64 {
+    t - t.rem_euclid(HOUR)
+}
+
+/// Start of the block active at `now`, if any. `timeline` is sorted by time.
+fn active_block(timeline: &[(i64, u64)], anchor: Option<i64>, now: i64) -> Option<i64> {
+    let mut start = anchor;
+    for t in chain_times(timeline, anchor).take_while(|t| *t <= now) {
+        if start.is_none_or(|s| t >= s + FIVE_HOURS) {
+            start = Some(floor_hour(t));
+        }
+    }
+    start.filter(|s| *s <= now && now < s + FIVE_HOURS)
+}
+
+/// Sum of weights with `from <= t <= to`.
+fn sum_between(timeline: &[(i64, u64)], from: i64, to: i64) -> u64 {
+    let lo = timeline.partition_point(|(t, _)| *t < from);
+    let hi = timeline.partition_point(|(t, _)| *t <= to);
+    timeline[lo..hi.max(lo)].iter().map(|(_, w)| w).sum()
 }
 
 /// Local usage observed alongside an authoritative percent.
@@ -187,256 +359,83 @@ struct Calibration {
     tenths: u64,
 }
 
+/// What turns tokens into percents, kept in its own small file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Calibrations {
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    five_hour: Vec<Calibration>,
+    #[serde(default)]
+    seven_day: Vec<Calibration>,
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     FiveHour,
     SevenDay,
 }
 
-fn read_state(path: &Path) -> State {
-    let fresh = State {
-        version: STATE_VERSION,
-        ..State::default()
-    };
-    let Ok(f) = store::open_cache_file(path) else {
-        return fresh;
-    };
+fn read_json(path: &Path) -> Option<Vec<u8>> {
+    let file = log::open_state(path).ok()?;
     let mut bytes = Vec::new();
-    if f.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes).is_err()
-        || bytes.len() as u64 > MAX_STATE_BYTES
-    {
-        return fresh;
-    }
-    match serde_json::from_slice::<State>(&bytes) {
-        Ok(s) if s.version == STATE_VERSION => s,
-        _ => fresh,
-    }
+    file.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= MAX_JSON_BYTES).then_some(bytes)
 }
 
-/// Reads what is new in every transcript under `projects` into `state`.
-fn scan(state: &mut State, projects: &Path, now: i64) -> ScanStats {
-    let mut stats = ScanStats::default();
-    let mut found = Vec::new();
-    collect_jsonl(projects, 0, &mut found);
-    let mut seen = BTreeMap::new();
-    for path in found {
-        let Ok(meta) = fs::metadata(&path) else {
-            continue;
-        };
-        let rel = path
-            .strip_prefix(projects)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .into_owned();
-        let mark = FileMark {
-            offset: 0,
-            size: meta.len(),
-            mtime: mtime_ns(&meta),
-            inode: inode(&meta),
-        };
-        let start = match state.files.get(&rel) {
-            Some(old) if old.inode == mark.inode && old.size <= mark.size => {
-                if old.size == mark.size && old.mtime == mark.mtime {
-                    seen.insert(rel, *old);
-                    continue;
-                }
-                // Same size but rewritten in place: read it all again (de-dup makes it safe).
-                if mark.size == old.size { 0 } else { old.offset }
-            }
-            // New, replaced (other inode) or truncated (shorter than it was; a fortiori shorter than
-            // what we consumed).
-            _ => 0,
-        };
-        if mark.mtime < (now - HORIZON).saturating_mul(1_000_000_000) {
-            // Nothing in a file untouched for longer than the horizon can still count.
-            seen.insert(
-                rel,
-                FileMark {
-                    offset: mark.size,
-                    ..mark
-                },
-            );
-            continue;
-        }
-        match read_from(&path, start, mark.size, state, now, &mut stats) {
-            Ok(offset) => {
-                stats.files += 1;
-                seen.insert(rel, FileMark { offset, ..mark });
-            }
-            // Unreadable now (permissions, vanished): try again from the old mark next time.
-            Err(_) => {
-                if let Some(old) = state.files.get(&rel) {
-                    seen.insert(rel, *old);
+impl Calibrations {
+    fn load(store: &Store, now: i64) -> Calibrations {
+        let mut c = read_json(&store.sidecar("calibration.json"))
+            .and_then(|b| serde_json::from_slice::<Calibrations>(&b).ok())
+            .filter(|c| c.version == CALIBRATION_VERSION)
+            .unwrap_or_default();
+        // The JSON state of earlier versions held the calibrations too: adopt them once.
+        let legacy = store.sidecar("scan.json");
+        if std::fs::symlink_metadata(&legacy).is_ok() {
+            if c.five_hour.is_empty()
+                && c.seven_day.is_empty()
+                && let Some(old) =
+                    read_json(&legacy).and_then(|b| serde_json::from_slice::<Calibrations>(&b).ok())
+                && old.version == 1
+            {
+                c.five_hour = old.five_hour;
+                c.seven_day = old.seven_day;
+                c.version = CALIBRATION_VERSION;
+                if c.save(store).is_err() {
+                    return c;
                 }
             }
+            log::remove(&legacy);
         }
-    }
-    // Files that disappeared are forgotten; their messages stay until they age out.
-    state.files = seen;
-    stats
-}
-
-fn collect_jsonl(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let path = entry.path();
-        // Only real directories: a symlinked dir could loop.
-        if kind.is_dir() {
-            if depth < MAX_DEPTH {
-                collect_jsonl(&path, depth + 1, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "jsonl") {
-            out.push(path);
-        }
-    }
-}
-
-/// Reads `path` from `start` up to `size` (its length when stat'ed, so a file growing meanwhile
-/// is picked up next time) and returns the offset of the first unconsumed byte.
-fn read_from(
-    path: &Path,
-    start: u64,
-    size: u64,
-    state: &mut State,
-    now: i64,
-    stats: &mut ScanStats,
-) -> io::Result<u64> {
-    let mut file = File::open(path)?;
-    let mut start = start;
-    if start > 0 {
-        // Our offsets sit just after a newline; anything else means the file was rewritten
-        // (truncated and regrown past the offset): read it all again.
-        let mut before = [0u8];
-        file.seek(SeekFrom::Start(start - 1))?;
-        if file.read_exact(&mut before).is_err() || before[0] != b'\n' {
-            start = 0;
-        }
-    }
-    file.seek(SeekFrom::Start(start))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file.take(size.saturating_sub(start)));
-    let mut offset = start;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
-        }
-        stats.bytes_read += n as u64;
-        let complete = line.last() == Some(&b'\n');
-        if let Some((key, rec)) = parse_line(&line)
-            && rec.time() >= now - HORIZON
-        {
-            state.add(key, rec, stats);
-        }
-        if !complete {
-            // Possibly still being written: read it again from its start next time.
-            break;
-        }
-        offset += n as u64;
-    }
-    Ok(offset)
-}
-
-#[derive(Deserialize)]
-struct Line {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    message: Option<Message>,
-    #[serde(rename = "requestId")]
-    request_id: Option<String>,
-    uuid: Option<String>,
-    timestamp: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    id: Option<String>,
-    model: Option<String>,
-    usage: Option<Tokens>,
-}
-
-#[derive(Deserialize)]
-struct Tokens {
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
-    cache_read_input_tokens: Option<u64>,
-}
-
-/// One transcript line -> its de-dup key and usage, if it is an assistant message with usage.
-fn parse_line(line: &[u8]) -> Option<(String, Rec)> {
-    let text = std::str::from_utf8(line).ok()?;
-    // Most lines (user turns, tool results, summaries) have no usage: skip them unparsed.
-    if !text.contains("\"usage\"") {
-        return None;
-    }
-    let l: Line = serde_json::from_str(text.trim_end()).ok()?;
-    if l.kind.as_deref() != Some("assistant") {
-        return None;
-    }
-    let msg = l.message?;
-    let usage = msg.usage?;
-    let time = crate::usage::parse_rfc3339(l.timestamp.as_deref()?)?;
-    let key = match (msg.id, l.request_id, l.uuid) {
-        (None, None, None) => return None,
-        (None, None, Some(uuid)) => format!("uuid:{uuid}"),
-        (id, req, _) => format!("{}:{}", id.unwrap_or_default(), req.unwrap_or_default()),
-    };
-    let rec = Rec(
-        time,
-        usage.input_tokens.unwrap_or(0),
-        usage.output_tokens.unwrap_or(0),
-        usage.cache_creation_input_tokens.unwrap_or(0),
-        usage.cache_read_input_tokens.unwrap_or(0),
-        msg.model.unwrap_or_default(),
-    );
-    Some((key, rec))
-}
-
-impl State {
-    fn add(&mut self, key: String, rec: Rec, stats: &mut ScanStats) {
-        match self.messages.get_mut(&key) {
-            Some(old) => old.merge(&rec),
-            None => {
-                stats.entries += 1;
-                self.messages.insert(key, rec);
-            }
-        }
-    }
-
-    fn prune(&mut self, now: i64) {
-        self.messages.retain(|_, r| r.time() >= now - HORIZON);
-        for list in [&mut self.five_hour, &mut self.seven_day] {
+        c.version = CALIBRATION_VERSION;
+        for list in [&mut c.five_hour, &mut c.seven_day] {
             list.retain(|c| now - c.taken_at <= MAX_CALIBRATION_AGE_S);
         }
+        c
     }
 
-    /// Message times and weights, oldest first.
-    fn timeline(&self) -> Vec<(i64, u64)> {
-        let mut v: Vec<(i64, u64)> = self
-            .messages
-            .values()
-            .map(|r| (r.time(), r.tenths()))
-            .collect();
-        v.sort_unstable();
-        v
+    fn save(&self, store: &Store) -> io::Result<()> {
+        store::ensure_dir(store.dir())?;
+        let bytes = serde_json::to_vec(self).map_err(io::Error::other)?;
+        store::write_atomic(&store.sidecar("calibration.json"), &bytes)
     }
 
-    fn calibrate(&mut self, auth: &Snapshot, now: i64) {
+    /// Records what `auth` says about local usage; returns whether anything was recorded.
+    fn calibrate(
+        &mut self,
+        auth: &Snapshot,
+        timeline: &[(i64, u64)],
+        anchor: Option<i64>,
+        now: i64,
+    ) -> bool {
         if auth.source == Source::Estimate
             || now - auth.taken_at > CALIBRATION_MAX_AGE_S
             || auth.taken_at - now > FUTURE_SKEW_S
         {
-            return;
+            return false;
         }
-        let timeline = self.timeline();
         let at = auth.taken_at;
+        let mut changed = false;
         for (kind, window) in [
             (Kind::FiveHour, auth.five_hour),
             (Kind::SevenDay, auth.seven_day),
@@ -454,13 +453,13 @@ impl State {
             }
             let window_end = resets_at.filter(|&r| r > at);
             let tenths = match (kind, window_end) {
-                (Kind::FiveHour, Some(end)) => sum_between(&timeline, end - FIVE_HOURS, at),
-                (Kind::SevenDay, Some(end)) => sum_between(&timeline, end - SEVEN_DAYS, at),
-                (Kind::FiveHour, None) => match active_block(&timeline, at) {
-                    Some(start) => sum_between(&timeline, start, at),
+                (Kind::FiveHour, Some(end)) => sum_between(timeline, end - FIVE_HOURS, at),
+                (Kind::SevenDay, Some(end)) => sum_between(timeline, end - SEVEN_DAYS, at),
+                (Kind::FiveHour, None) => match active_block(timeline, anchor, at) {
+                    Some(start) => sum_between(timeline, start, at),
                     None => 0,
                 },
-                (Kind::SevenDay, None) => sum_between(&timeline, at - SEVEN_DAYS + 1, at),
+                (Kind::SevenDay, None) => sum_between(timeline, at - SEVEN_DAYS + 1, at),
             };
             if tenths == 0 {
                 // Usage from elsewhere only: nothing local to scale.
@@ -470,7 +469,7 @@ impl State {
                 Kind::FiveHour => &mut self.five_hour,
                 Kind::SevenDay => &mut self.seven_day,
             };
-            record(
+            changed |= record(
                 list,
                 Calibration {
                     taken_at: at,
@@ -480,47 +479,52 @@ impl State {
                 },
             );
         }
+        changed
     }
+}
 
-    fn estimate(&self, now: i64) -> Snapshot {
-        let timeline = self.timeline();
-        // While the window of the newest calibration is still running, count in it: it is the
-        // server's own window (after a weekly reset a rolling week would still hold the old week).
-        let anchor =
-            |list: &[Calibration]| list.first().and_then(|c| c.window_end).filter(|&e| now < e);
-        let (five_tenths, five_end) = match anchor(&self.five_hour) {
-            Some(end) => (
-                Some(sum_between(&timeline, end - FIVE_HOURS, now)),
-                Some(end),
+fn estimate(
+    timeline: &[(i64, u64)],
+    anchor: Option<i64>,
+    cal: &Calibrations,
+    now: i64,
+) -> Snapshot {
+    // While the window of the newest calibration is still running, count in it: it is the
+    // server's own window (after a weekly reset a rolling week would still hold the old week).
+    let running =
+        |list: &[Calibration]| list.first().and_then(|c| c.window_end).filter(|&e| now < e);
+    let (five_tenths, five_end) = match running(&cal.five_hour) {
+        Some(end) => (
+            Some(sum_between(timeline, end - FIVE_HOURS, now)),
+            Some(end),
+        ),
+        None => match active_block(timeline, anchor, now) {
+            Some(start) => (
+                Some(sum_between(timeline, start, now)),
+                Some(start + FIVE_HOURS),
             ),
-            None => match active_block(&timeline, now) {
-                Some(start) => (
-                    Some(sum_between(&timeline, start, now)),
-                    Some(start + FIVE_HOURS),
-                ),
-                None => (None, None),
-            },
-        };
-        let (week_tenths, week_end) = match anchor(&self.seven_day) {
-            Some(end) => (
-                Some(sum_between(&timeline, end - SEVEN_DAYS, now)),
-                Some(end),
-            ),
-            None => {
-                let t = sum_between(&timeline, now - SEVEN_DAYS + 1, now);
-                ((t > 0).then_some(t), None)
-            }
-        };
-        let five_hour = window(five_tenths, five_end, capacity(&self.five_hour, now));
-        let seven_day = window(week_tenths, week_end, capacity(&self.seven_day, now));
-        Snapshot {
-            five_hour,
-            seven_day,
-            scoped: Vec::new(),
-            extra: None,
-            source: Source::Estimate,
-            taken_at: now,
+            None => (None, None),
+        },
+    };
+    let (week_tenths, week_end) = match running(&cal.seven_day) {
+        Some(end) => (
+            Some(sum_between(timeline, end - SEVEN_DAYS, now)),
+            Some(end),
+        ),
+        None => {
+            let t = sum_between(timeline, now - SEVEN_DAYS + 1, now);
+            ((t > 0).then_some(t), None)
         }
+    };
+    let five_hour = window(five_tenths, five_end, capacity(&cal.five_hour, now));
+    let seven_day = window(week_tenths, week_end, capacity(&cal.seven_day, now));
+    Snapshot {
+        five_hour,
+        seven_day,
+        scoped: Vec::new(),
+        extra: None,
+        source: Source::Estimate,
+        taken_at: now,
     }
 }
 
@@ -537,20 +541,23 @@ fn window(tenths: Option<u64>, resets_at: Option<i64>, capacity: Option<f64>) ->
 }
 
 /// Adds `c`, replacing an earlier reading of the same window, keeping the newest few.
-fn record(list: &mut Vec<Calibration>, c: Calibration) {
+/// Returns whether the list changed.
+fn record(list: &mut Vec<Calibration>, c: Calibration) -> bool {
     let same = |o: &Calibration| match (o.window_end, c.window_end) {
         (Some(a), Some(b)) => (a - b).abs() < SAME_WINDOW_S,
         _ => o.taken_at == c.taken_at,
     };
     if let Some(old) = list.iter_mut().find(|o| same(o)) {
-        if c.taken_at >= old.taken_at {
-            *old = c;
+        if c.taken_at < old.taken_at || *old == c {
+            return false;
         }
+        *old = c;
     } else {
         list.push(c);
     }
     list.sort_by_key(|o| std::cmp::Reverse(o.taken_at));
     list.truncate(MAX_CALIBRATIONS);
+    true
 }
 
 /// Weighted tokens (tenths) per 100 %, from decayed calibrations; `None` without any.
@@ -586,43 +593,6 @@ fn half_power(x: f64) -> f64 {
     sum * 0.5f64.powi(whole as i32)
 }
 
-/// Start of the block active at `now`, if any. `timeline` is sorted by time.
-fn active_block(timeline: &[(i64, u64)], now: i64) -> Option<i64> {
-    let mut start: Option<i64> = None;
-    for &(t, _) in timeline.iter().take_while(|(t, _)| *t <= now) {
-        if start.is_none_or(|s| t >= s + FIVE_HOURS) {
-            start = Some(t - t.rem_euclid(HOUR));
-        }
-    }
-    start.filter(|s| now < s + FIVE_HOURS)
-}
-
-/// Sum of weights with `from <= t <= to`.
-fn sum_between(timeline: &[(i64, u64)], from: i64, to: i64) -> u64 {
-    let lo = timeline.partition_point(|(t, _)| *t < from);
-    let hi = timeline.partition_point(|(t, _)| *t <= to);
-    timeline[lo..hi.max(lo)].iter().map(|(_, w)| w).sum()
-}
-
-fn mtime_ns(meta: &fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
-        .unwrap_or(0)
-}
-
-#[cfg(unix)]
-fn inode(meta: &fs::Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.ino()
-}
-
-#[cfg(not(unix))]
-fn inode(_meta: &fs::Metadata) -> u64 {
-    0
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -636,7 +606,9 @@ mod tests {
     }
 
     use super::*;
+    use std::fs;
     use std::io::Write;
+    use std::path::PathBuf;
 
     /// Before any real file's mtime, so no test file is skipped as "too old to matter".
     const NOW: i64 = 1_790_000_000;
@@ -845,11 +817,11 @@ mod tests {
     fn block_chain_follows_block_ends_not_message_gaps() {
         // Continuous activity every hour: blocks 00-05, 05-10; a message at 09:30 belongs to the second.
         let tl: Vec<(i64, u64)> = (0..10).map(|h| (h * HOUR + 30 * 60, 1)).collect();
-        assert_eq!(active_block(&tl, 9 * HOUR + 40 * 60), Some(5 * HOUR));
+        assert_eq!(active_block(&tl, None, 9 * HOUR + 40 * 60), Some(5 * HOUR));
         // A 6 h gap after 00:30: the next block starts at the hour floor of the next message.
         let tl = [(30 * 60, 1), (6 * HOUR + 45 * 60, 1)];
-        assert_eq!(active_block(&tl, 7 * HOUR), Some(6 * HOUR));
-        assert_eq!(active_block(&tl, 11 * HOUR), None);
+        assert_eq!(active_block(&tl, None, 7 * HOUR), Some(6 * HOUR));
+        assert_eq!(active_block(&tl, None, 11 * HOUR), None);
     }
 
     #[test]
@@ -859,6 +831,12 @@ mod tests {
             "p1/a.jsonl",
             &(msg("old", NOW - SEVEN_DAYS - 10, 1000, 0) + &msg("new", NOW - 10, 1, 0)),
         );
+        for i in 0..4 {
+            env.append(
+                "p1/a.jsonl",
+                &msg(&format!("o{i}"), NOW - SEVEN_DAYS - 100 - i, 5, 0),
+            );
+        }
         let (snap, _) = env.update(None, NOW);
         assert_eq!(tokens(snap.seven_day), Some(1));
         let (snap, _) = env.update(None, NOW - 20);
@@ -872,11 +850,16 @@ mod tests {
         assert_eq!(snap.five_hour, None);
         let (snap, _) = env.update(None, NOW + HORIZON);
         assert!(snap.is_empty());
-        assert!(
-            read_state(&env.store.sidecar("scan.json"))
-                .messages
-                .is_empty()
-        );
+        // Pruned when the log is next written (a scan with nothing new writes nothing).
+        env.append("p2/b.jsonl", &msg("newer", NOW + HORIZON, 1, 0));
+        let tight = Tuning {
+            compact_min_dead: 0,
+            ..Tuning::default()
+        };
+        update_with(&env.store, &env.config, None, NOW + HORIZON + 1, &tight).unwrap();
+        let kept = log::load(&env.store.sidecar("scan.log"));
+        assert_eq!(kept.messages.len(), 1);
+        assert_eq!(kept.records, 1 + 1 + 2, "anchor, message, two marks");
     }
 
     #[test]
@@ -989,9 +972,9 @@ mod tests {
             r#""cache_creation_input_tokens":0,"cache_read_input_tokens":0"#,
             r#""cache_creation_input_tokens":3,"cache_read_input_tokens":1000"#,
         );
-        let (_, rec) = parse_line(line.as_bytes()).unwrap();
+        let (key, rec) = scan::parse_line(line.as_bytes()).unwrap();
         assert_eq!(rec.tenths(), 60 + 1000);
-        assert_eq!(rec.5, "claude-sonnet-4-5");
+        assert_eq!(key, log::hash_bytes(b"msg_1:req_1"));
     }
 
     #[test]
@@ -1066,12 +1049,12 @@ mod tests {
         let text = msg("1", NOW - 100, 1, 0);
         env.append("p1/a.jsonl", &text);
         env.update(None, NOW);
-        let state = env.store.sidecar("scan.json");
+        let state = env.store.sidecar("scan.log");
         for junk in [
             &b"{\"version\":1,\"files\":{"[..],
             b"\xff\x00",
-            b"[]",
-            b"{\"version\":99}",
+            b"ccmscan\x01",
+            b"ccmscan\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
             b"",
         ] {
             fs::write(&state, junk).unwrap();
@@ -1096,6 +1079,254 @@ mod tests {
         let (snap, stats) = update(&store, &dir.path().join("nope"), None, NOW).unwrap();
         assert!(snap.is_empty());
         assert_eq!(stats, ScanStats::default());
+    }
+
+    fn with(tuning: Tuning) -> impl Fn(&Env, i64) -> io::Result<(Snapshot, ScanStats)> {
+        move |env, now| update_with(&env.store, &env.config, None, now, &tuning)
+    }
+
+    /// The cache dir's files with their sizes and mtimes: what "writes nothing" is checked on.
+    fn cache_files(env: &Env) -> Vec<(String, u64, std::time::SystemTime)> {
+        let mut v: Vec<_> = fs::read_dir(env.store.dir())
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let m = e.metadata().unwrap();
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, m.len(), m.modified().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_scan_with_nothing_new_writes_nothing() {
+        let env = Env::new();
+        env.append("p1/a.jsonl", &msg("1", NOW - 100, 1, 0));
+        env.append("p2/b.jsonl", &msg("2", NOW - 90, 2, 0));
+        env.update(None, NOW);
+        let before = cache_files(&env);
+        assert_eq!(before.len(), 1, "only the scan log: {before:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for later in [NOW, NOW + 600, NOW + 3 * 86_400] {
+            let (_, stats) = env.update(None, later);
+            assert_eq!(stats, ScanStats::default());
+            assert_eq!(cache_files(&env), before, "at {later}");
+        }
+        // An append costs its own bytes and appends one message and one mark (96 bytes).
+        let more = msg("3", NOW + 10, 4, 0);
+        env.append("p1/a.jsonl", &more);
+        let (snap, stats) = env.update(None, NOW + 20);
+        assert_eq!(stats.bytes_read, more.len() as u64);
+        assert_eq!(tokens(snap.five_hour), Some(7));
+        let after = cache_files(&env);
+        assert_eq!(after[0].1, before[0].1 + 96);
+    }
+
+    #[test]
+    fn a_scan_cut_short_is_continued_not_restarted_and_totals_stay_exact() {
+        let env = Env::new();
+        let mut total_bytes = 0u64;
+        let mut want = 0u64;
+        for f in 0..3 {
+            let mut text = String::new();
+            for i in 0..300u64 {
+                let id = format!("{f}-{i}");
+                // Streamed: a first line with partial output, then the final one.
+                text += &msg(&id, NOW - 3600 + i as i64, 1, 1);
+                text += &msg(&id, NOW - 3600 + i as i64, 1, i);
+                want += 1 + i.max(1);
+            }
+            // A resumed session copies the first file's history.
+            if f == 2 {
+                text = fs::read_to_string(env.file("p1/0.jsonl")).unwrap() + &text;
+            }
+            total_bytes += text.len() as u64;
+            env.append(&format!("p1/{f}.jsonl"), &text);
+        }
+        let killed = |budget| Tuning {
+            checkpoint_bytes: 16 * 1024,
+            budget: Some(budget),
+            ..Tuning::default()
+        };
+        let checkpointed = |env: &Env| -> u64 {
+            let l = log::load(&env.store.sidecar("scan.log"));
+            l.marks.values().map(|m| m.offset).sum()
+        };
+        // Killed after 100 kB: progress up to the last checkpoint survives.
+        let err = with(killed(100_000))(&env, NOW).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Interrupted);
+        let saved = checkpointed(&env);
+        assert!(
+            saved > 100_000 - 16 * 1024 - 1024 && saved <= 100_000,
+            "{saved}"
+        );
+        // Killed again and again: every run moves on from where the last one saved.
+        let mut runs = 0;
+        loop {
+            let before = checkpointed(&env);
+            match with(killed(60_000))(&env, NOW) {
+                Ok(_) => break,
+                Err(_) => assert!(checkpointed(&env) > before, "no progress"),
+            }
+            runs += 1;
+        }
+        assert!(runs >= 2, "{runs}");
+        let (snap, stats) = env.update(None, NOW);
+        assert_eq!(stats.bytes_read, 0);
+        assert_eq!(checkpointed(&env), total_bytes);
+        assert_eq!(tokens(snap.five_hour), Some(want));
+        assert_eq!(tokens(snap.seven_day), Some(want));
+        // And the next run after a single kill reads exactly the remainder.
+        let env2 = Env::new();
+        for f in 0..3 {
+            let text = fs::read_to_string(env.file(&format!("p1/{f}.jsonl"))).unwrap();
+            env2.append(&format!("p1/{f}.jsonl"), &text);
+        }
+        with(killed(150_000))(&env2, NOW).unwrap_err();
+        let saved = checkpointed(&env2);
+        let (snap, stats) = env2.update(None, NOW);
+        assert_eq!(stats.bytes_read, total_bytes - saved);
+        assert_eq!(tokens(snap.five_hour), Some(want));
+    }
+
+    /// The issue's round-the-clock user: a message every 20 minutes for two weeks, never a
+    /// 5-hour pause, scanned every hour. The chain started at 03:00 on day 0 puts a block start
+    /// at 22:00 on day 14 (358 h = 71 blocks later).
+    #[test]
+    fn round_the_clock_use_resets_the_block_on_the_chains_own_boundaries() {
+        let day0 = NOW - NOW.rem_euclid(86_400) - 15 * 86_400;
+        let at = |d: i64, h: i64, m: i64| day0 + d * 86_400 + h * HOUR + m * 60;
+        let env = Env::new();
+        let tight = Tuning {
+            compact_min_dead: 0,
+            ..Tuning::default()
+        };
+        let mut next = at(0, 3, 0);
+        let mut results = Vec::new();
+        let mut scan_at = at(0, 3, 10);
+        while scan_at <= at(14, 22, 10) {
+            let mut text = String::new();
+            while next <= scan_at {
+                text += &msg(&next.to_string(), next, 1, 0);
+                next += 20 * 60;
+            }
+            env.append("p1/a.jsonl", &text);
+            let (snap, _) = with(tight)(&env, scan_at).unwrap();
+            if scan_at >= at(14, 19, 10) {
+                let w = snap.five_hour.unwrap();
+                results.push((tokens(Some(w)).unwrap(), w.resets_at.unwrap()));
+            }
+            scan_at += HOUR;
+        }
+        assert_eq!(
+            results,
+            [
+                (7, at(14, 22, 0)),
+                (10, at(14, 22, 0)),
+                (13, at(14, 22, 0)),
+                (1, at(15, 3, 0))
+            ]
+        );
+        // Pruning did happen (the log never holds more than twice what is live).
+        let kept = log::load(&env.store.sidecar("scan.log"));
+        assert!(kept.messages.len() < 2 * 7 * 72, "{}", kept.messages.len());
+        assert!(
+            kept.anchor.is_some_and(|a| a > at(6, 0, 0)),
+            "{:?}",
+            kept.anchor
+        );
+    }
+
+    #[test]
+    fn the_first_scan_anchors_the_chain_on_everything_it_reads() {
+        // Ten days of a message every 20 minutes from 03:00, read in one first scan at day 9
+        // 19:10: the chain over all of it (not only the kept week) says block 17:00.
+        let day0 = NOW - NOW.rem_euclid(86_400) - 10 * 86_400;
+        let at = |d: i64, h: i64, m: i64| day0 + d * 86_400 + h * HOUR + m * 60;
+        let env = Env::new();
+        let mut text = String::new();
+        let mut t = at(0, 3, 0);
+        while t <= at(9, 19, 10) {
+            text += &msg(&t.to_string(), t, 1, 0);
+            t += 20 * 60;
+        }
+        env.append("p1/a.jsonl", &text);
+        let (snap, _) = env.update(None, at(9, 19, 10));
+        assert_eq!(snap.five_hour, Some(Window::tokens(7, Some(at(9, 22, 0)))));
+        // Later scans keep that chain although the first messages are long pruned.
+        env.append("p1/a.jsonl", &msg("late", at(9, 22, 5), 1, 0));
+        let (snap, _) = env.update(None, at(9, 22, 10));
+        assert_eq!(snap.five_hour, Some(Window::tokens(1, Some(at(10, 3, 0)))));
+    }
+
+    #[test]
+    fn calibrations_survive_a_lost_scan_state_and_come_over_from_the_old_format() {
+        let env = Env::new();
+        env.append("p1/a.jsonl", &msg("1", NOW - 600, 400, 600));
+        let reading = auth(Some((10.0, None)), None, NOW - 60);
+        let (snap, _) = env.update(Some(&reading), NOW);
+        assert_eq!(percent(snap.five_hour), 10.0);
+        fs::remove_file(env.store.sidecar("scan.log")).unwrap();
+        let (snap, stats) = env.update(None, NOW + 60);
+        assert_eq!(stats.entries, 1, "rescanned from scratch");
+        assert_eq!(percent(snap.five_hour), 10.0, "still calibrated");
+        // The JSON state of earlier versions carried the calibrations: they are adopted once
+        // and the old file (up to 64 MB, rewritten on every scan) goes away.
+        let old = env.store.sidecar("scan.json");
+        let cal = fs::read_to_string(env.store.sidecar("calibration.json")).unwrap();
+        fs::write(
+            &old,
+            cal.replace(
+                "\"version\":1,",
+                "\"version\":1,\"files\":{},\"messages\":{},",
+            ),
+        )
+        .unwrap();
+        fs::remove_file(env.store.sidecar("calibration.json")).unwrap();
+        let (snap, _) = env.update(None, NOW + 120);
+        assert_eq!(percent(snap.five_hour), 10.0);
+        assert!(!old.exists());
+        assert!(env.store.sidecar("calibration.json").exists());
+    }
+
+    #[test]
+    fn past_the_message_cap_the_oldest_are_dropped_not_everything() {
+        let env = Env::new();
+        let mut text = String::new();
+        for i in 0..100 {
+            text += &msg(&i.to_string(), NOW - 1000 + i, 1, 0);
+        }
+        env.append("p1/a.jsonl", &text);
+        let capped = Tuning {
+            max_messages: 40,
+            compact_min_dead: 0,
+            ..Tuning::default()
+        };
+        let (snap, _) = with(capped)(&env, NOW).unwrap();
+        // The newest 40 are kept.
+        assert_eq!(tokens(snap.seven_day), Some(40));
+        assert_eq!(log::load(&env.store.sidecar("scan.log")).messages.len(), 40);
+        let (snap, stats) = with(capped)(&env, NOW + 1).unwrap();
+        assert_eq!(stats.bytes_read, 0);
+        assert_eq!(tokens(snap.seven_day), Some(40));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_transcripts() {
+        let env = Env::new();
+        env.append("p1/a.jsonl", &msg("1", NOW - 60, 5, 0));
+        let fifo = env.file("p1/x.jsonl");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        fs::create_dir(env.file("p2/dir.jsonl")).unwrap();
+        std::os::unix::fs::symlink(&fifo, env.file("p2/link.jsonl")).unwrap();
+        std::os::unix::fs::symlink(env.file("p1/a.jsonl"), env.file("p2/copy.jsonl")).unwrap();
+        let (snap, stats) = env.update(None, NOW);
+        assert_eq!(stats.files, 2, "a.jsonl and the link to it");
+        assert_eq!(tokens(snap.five_hour), Some(5));
     }
 
     /// Rough speed figures: `cargo test --release estimate::tests::scan_speed -- --ignored --nocapture`.
