@@ -68,6 +68,8 @@ pub struct Due<'a> {
     /// The newest endpoint reading: stdin never carries per-model windows or extra usage, so
     /// those are renewed from the endpoint even while stdin keeps the main windows fresh.
     pub detail_at: Option<i64>,
+    /// A hook asked for fresh numbers after the last attempt.
+    pub requested: bool,
 }
 
 impl<'a> Due<'a> {
@@ -77,16 +79,22 @@ impl<'a> Due<'a> {
             estimate: entry.and_then(|e| e.estimate.as_ref()),
             in_backoff: entry.is_some_and(|e| e.health.in_backoff(now)),
             detail_at: entry.and_then(|e| e.health.last_success),
+            requested: entry.is_some_and(|e| {
+                e.refresh_requested_at
+                    .is_some_and(|r| e.health.last_attempt.is_none_or(|a| a < r))
+            }),
         }
     }
 
-    /// Whether the endpoint should be asked: the numbers are older than `ttl`, or the endpoint's
-    /// own last answer is older than `detail_ttl`.
+    /// Whether the endpoint should be asked: the numbers are older than `ttl`, the endpoint's
+    /// own last answer is older than `detail_ttl`, or a hook asked for fresh numbers.
     pub fn oauth(&self, now: i64, ttl: i64, detail_ttl: i64, offline: bool) -> bool {
         let detail_old = self
             .detail_at
             .is_none_or(|t| now.saturating_sub(t) > detail_ttl);
-        !offline && !self.in_backoff && (snapshot_age(self.snapshot, now) > ttl || detail_old)
+        !offline
+            && !self.in_backoff
+            && (snapshot_age(self.snapshot, now) > ttl || detail_old || self.requested)
     }
 
     /// Whether the transcripts should be scanned: to estimate, when authoritative numbers are
@@ -517,6 +525,7 @@ mod tests {
                 estimate: e.as_ref(),
                 in_backoff: b,
                 detail_at: Some(NOW),
+                requested: false,
             };
             (
                 d.oauth(NOW, 180, 900, false),
@@ -558,6 +567,21 @@ mod tests {
         entry.health.last_success = Some(NOW - 901);
         assert!(Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, 900, false));
         assert!(!Due::of(Some(&entry), Some(&live), NOW).oauth(NOW, 180, 900, true));
+        // A hook's request makes fresh numbers due until an attempt is made after it.
+        let mut asked = Entry {
+            snapshot: Some(snap(5, Source::Oauth)),
+            refresh_requested_at: Some(NOW - 1),
+            ..Entry::default()
+        };
+        asked.health.last_success = Some(NOW - 5);
+        asked.health.last_attempt = Some(NOW - 5);
+        assert!(Due::of(Some(&asked), Some(&live), NOW).oauth(NOW, 180, 900, false));
+        assert!(!Due::of(Some(&asked), None, NOW).oauth(NOW, 180, 900, true));
+        asked.health.last_attempt = Some(NOW - 1);
+        assert!(!Due::of(Some(&asked), None, NOW).oauth(NOW, 180, 900, false));
+        asked.health.last_attempt = Some(NOW - 2);
+        asked.health.backoff_until = Some(NOW + 60);
+        assert!(!Due::of(Some(&asked), None, NOW).oauth(NOW, 180, 900, false));
     }
 
     #[test]

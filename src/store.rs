@@ -49,6 +49,10 @@ pub struct Entry {
     /// The last history point, so the hot path can decide to append without reading the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<crate::history::Mark>,
+    /// When a hook last asked for fresh numbers (a turn died of a rate limit): the endpoint is
+    /// due, whatever the TTL, until an attempt is made after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_requested_at: Option<i64>,
 }
 
 /// The outcome of the last refresh attempts, shared by every process.
@@ -215,6 +219,7 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
         entry.estimate.as_ref().map(|s| s.taken_at),
         entry.health.last_attempt,
         entry.health.last_success,
+        entry.refresh_requested_at,
     ];
     for t in times.into_iter().flatten() {
         if t < 0 {

@@ -1,22 +1,30 @@
-//! `ccmeter hook`: for Claude Code's `UserPromptSubmit` / `SessionStart` hooks. Silent below the
-//! thresholds; above one, a `systemMessage` the user sees — once per threshold per window
-//! period, not on every prompt. Always exit 0: a failing hook would get in the user's way.
+//! `ccmeter hook`: for Claude Code's hooks. On `UserPromptSubmit` / `SessionStart` it is silent
+//! below the thresholds; above one, a `systemMessage` the user sees — once per threshold per
+//! window period, not on every prompt. On `PreModelSwitch` it speaks when the model being switched
+//! to is near its own weekly cap (or something is already full): a switch is a deliberate act, so
+//! that is said every time. On `StopFailure` with `rate_limit` it names the window that stopped the
+//! turn and when it resets, and makes the store due so the next line brings fresh numbers.
+//! Every other event, and every `StopFailure` that is not a rate limit, is silent. Always exit 0:
+//! a failing hook would get in the user's way (a `PreModelSwitch` hook that times out even blocks
+//! the switch).
 //!
 //! The JSON carries only the documented `systemMessage`: DESIGN warns that Claude Code may reject
 //! an object with keys it does not know (the 2.1.x client tolerated one in our e2e run, but a
-//! stricter one must not cost the user the warning).
+//! stricter one must not cost the user the warning). It never names a window the store does not
+//! hold: a model that matches no window gets no per-model message.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::cli::Config;
 use crate::input;
 use crate::render;
 use crate::report::Report;
 use crate::store;
-use crate::usage::{Source, Window};
+use crate::usage::{ScopedWindow, Snapshot, Source, Window};
 
 /// Reset times this close together name the same window period.
 const SAME_PERIOD_S: u64 = 3600;
@@ -24,7 +32,7 @@ const SAME_PERIOD_S: u64 = 3600;
 /// The highest threshold already announced for each window period.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Announced {
-    /// Key: `5h@<resets_at>`; value: threshold percent announced.
+    /// Key: `5h@<resets_at>` (`7d:<model>@…` for a per-model window); value: threshold announced.
     #[serde(default)]
     pub windows: BTreeMap<String, f64>,
 }
@@ -35,28 +43,124 @@ pub struct Warning {
     pub text: String,
 }
 
+/// The hook event on stdin, with the fields ccmeter reads from it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// `UserPromptSubmit`, `SessionStart`, or no event name at all (a hand run, unreadable
+    /// stdin): the threshold warnings.
+    Thresholds,
+    /// `PreModelSwitch`: `to_model` is the resolved id, `requested_model` the alias asked for.
+    ModelSwitch {
+        to_model: Option<String>,
+        requested_model: Option<String>,
+    },
+    /// `StopFailure`: `error` is `rate_limit`, `overloaded`, `server_error`, ….
+    StopFailure { error: Option<String> },
+    /// An event ccmeter has nothing to say about.
+    Other,
+}
+
+impl Event {
+    /// Pure and total, like [`input::parse`]: bytes that are not a JSON object are [`Event::Thresholds`].
+    pub fn parse(bytes: &[u8]) -> Event {
+        let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(bytes) else {
+            return Event::Thresholds;
+        };
+        let text = |k: &str| {
+            obj.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        match obj.get("hook_event_name").and_then(Value::as_str) {
+            None | Some("UserPromptSubmit" | "SessionStart") => Event::Thresholds,
+            Some("PreModelSwitch") => Event::ModelSwitch {
+                to_model: text("to_model"),
+                requested_model: text("requested_model"),
+            },
+            Some("StopFailure") => Event::StopFailure {
+                error: text("error"),
+            },
+            Some(_) => Event::Other,
+        }
+    }
+}
+
+/// A per-model window's model name. Before issue #11's naming the store said `7d opus`; both
+/// spellings name the same window.
+pub fn model_name(s: &ScopedWindow) -> &str {
+    s.name.strip_prefix("7d ").unwrap_or(&s.name)
+}
+
+/// One window the snapshot holds, with the names a message and the announcement state use.
+struct Named<'a> {
+    /// `5h`, `7d`, or `7d:<model>`.
+    key: String,
+    /// `5-hour`, `7-day`, `7-day opus`.
+    label: String,
+    /// The model of a per-model window.
+    model: Option<&'a str>,
+    window: &'a Window,
+}
+
+/// Every window the snapshot holds, 5h and 7d first, whose number still counts (not reset,
+/// with a percentage).
+fn current_windows(snap: &Snapshot, now: i64) -> Vec<(Named<'_>, f64)> {
+    let main = [
+        ("5h", "5-hour", &snap.five_hour),
+        ("7d", "7-day", &snap.seven_day),
+    ]
+    .into_iter()
+    .filter_map(|(key, label, w)| {
+        w.as_ref().map(|window| Named {
+            key: key.into(),
+            label: label.into(),
+            model: None,
+            window,
+        })
+    });
+    let scoped = snap.scoped.iter().map(|s| {
+        let model = model_name(s);
+        Named {
+            key: format!("7d:{model}"),
+            label: format!("7-day {model}"),
+            model: Some(model),
+            window: &s.window,
+        }
+    });
+    main.chain(scoped)
+        .filter(|n| !n.window.has_reset(now))
+        .filter_map(|n| n.window.display_percent().map(|p| (n, p)))
+        .collect()
+}
+
+/// `about ` for estimates.
+fn about(snap: &Snapshot) -> &'static str {
+    if snap.source == Source::Estimate {
+        "about "
+    } else {
+        ""
+    }
+}
+
+/// `, resets in 2d` when the window has a reset time ahead.
+fn resets_in(w: &Window, now: i64) -> String {
+    w.resets_at
+        .filter(|&t| t > now)
+        .map(|t| format!(", resets in {}", render::fmt_until(t - now)))
+        .unwrap_or_default()
+}
+
 /// Which thresholds are newly crossed, given what was already announced; updates `announced`.
 pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) -> Vec<Warning> {
     let Some(snap) = &report.snapshot else {
         return Vec::new();
     };
-    let about = if snap.source == Source::Estimate {
-        "about "
-    } else {
-        ""
-    };
+    let about = about(snap);
     let mut out = Vec::new();
-    let windows: [(&str, &str, Option<&Window>); 2] = [
-        ("5h", "5-hour", snap.five_hour.as_ref()),
-        ("7d", "7-day", snap.seven_day.as_ref()),
-    ];
-    for (key, name, window) in windows {
-        let Some(w) = window.filter(|w| !w.has_reset(report.now)) else {
-            continue;
-        };
-        let Some(p) = w.display_percent() else {
-            continue;
-        };
+    for (named, p) in current_windows(snap, report.now) {
+        let (key, name, w) = (named.key.as_str(), named.label.as_str(), named.window);
         let shown = render::round_percent(p);
         let crossed = thresholds
             .iter()
@@ -126,6 +230,124 @@ fn slot(announced: &Announced, key: &str, w: &Window, now: i64) -> String {
     }
 }
 
+/// Whether a per-model window's name names this model: `opus` in `claude-opus-4-6` or `opus[1m]`,
+/// case-insensitive, on whole words (`opus` is not in `opusplan`, `sonnet-4.5` is in
+/// `claude-sonnet-4-5`).
+pub fn names_model(window_name: &str, model: &str) -> bool {
+    fn words(s: &str) -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    }
+    let (name, model) = (words(window_name), words(model));
+    !name.is_empty() && model.windows(name.len()).any(|w| w == name.as_slice())
+}
+
+/// `PreModelSwitch`: the target model's own weekly window when it is at or above the first
+/// threshold, else a window that is already full; at most one, every time.
+pub fn switch_warning(
+    report: &Report,
+    to_model: &str,
+    requested_model: Option<&str>,
+    thresholds: &[f64],
+) -> Option<Warning> {
+    let snap = report.snapshot.as_ref()?;
+    let windows = current_windows(snap, report.now);
+    let first = thresholds.first().copied().unwrap_or(100.0);
+    let targets = |n: &Named| {
+        n.model.is_some_and(|m| {
+            names_model(m, to_model) || requested_model.is_some_and(|r| names_model(m, r))
+        })
+    };
+    let target = windows
+        .iter()
+        .filter(|(n, _)| targets(n))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, p)| f64::from(render::round_percent(*p)) >= first);
+    // Else a full window: 5h and 7d stop every model, so they come before another model's; of
+    // those, the one that stays full longest.
+    let full = || {
+        windows
+            .iter()
+            .filter(|(_, p)| *p >= 100.0)
+            .max_by_key(|(n, _)| (n.model.is_none(), n.window.resets_at.unwrap_or(i64::MIN)))
+    };
+    let (named, p) = target.or_else(full)?;
+    Some(Warning {
+        text: format!(
+            "switching to {}: {} limit at {}{}%{}",
+            requested_model.unwrap_or(to_model),
+            named.label,
+            about(snap),
+            render::round_percent(*p),
+            resets_in(named.window, report.now)
+        ),
+    })
+}
+
+/// `14:05`, with the weekday when the reset is a day or more away (`Tue 09:00`), in local time
+/// when the offset is known, else in UTC and labelled so.
+pub fn clock_time(t: i64, now: i64, local: Option<time::UtcOffset>) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()?
+        .to_offset(local.unwrap_or(time::UtcOffset::UTC));
+    let day = if t - now >= 86_400 {
+        let name = at.weekday().to_string();
+        format!("{} ", name.get(..3).unwrap_or(&name))
+    } else {
+        String::new()
+    };
+    let zone = if local.is_some() { "" } else { " UTC" };
+    Some(format!("{day}{:02}:{:02}{zone}", at.hour(), at.minute()))
+}
+
+/// `StopFailure` with `rate_limit`: the window(s) at 100 %, or if none is known full, the
+/// fullest, each with when it resets by the clock.
+pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> Vec<Warning> {
+    let Some(snap) = &report.snapshot else {
+        return Vec::new();
+    };
+    let now = report.now;
+    let windows = current_windows(snap, now);
+    let full: Vec<_> = windows.iter().filter(|(_, p)| *p >= 100.0).collect();
+    let shown = if full.is_empty() {
+        windows
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .into_iter()
+            .collect()
+    } else {
+        full
+    };
+    // Extra usage (issue #11, `Snapshot.extra`): when it is enabled and has room, a last part says
+    // so ("extra usage on: $12.34 of $50 spent"); the snapshot does not carry it yet.
+    shown
+        .into_iter()
+        .map(|(named, p)| {
+            let state = if *p >= 100.0 {
+                "reached".to_string()
+            } else {
+                format!("at {}{}%", about(snap), render::round_percent(*p))
+            };
+            let clock = named
+                .window
+                .resets_at
+                .filter(|&t| t > now)
+                .and_then(|t| clock_time(t, now, local))
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            Warning {
+                text: format!(
+                    "{} limit {state}{}{clock}",
+                    named.label,
+                    resets_in(named.window, now)
+                ),
+            }
+        })
+        .collect()
+}
+
 /// The hook's stdout for a set of warnings: `{"systemMessage": "…"}`.
 pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
     if warnings.is_empty() {
@@ -146,22 +368,44 @@ pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
 
 pub fn run(config: &Config) -> i32 {
     let now = crate::now();
-    let input = input::read_stdin()
-        .map(|b| input::parse(&b, now))
+    let bytes = input::read_stdin();
+    let event = bytes.as_deref().map_or(Event::Thresholds, Event::parse);
+    let input = bytes
+        .as_deref()
+        .map(|b| input::parse(b, now))
         .unwrap_or_default();
-    let report = super::line::current(config, &input, now);
-    let path = config.store.sidecar("hook.json");
-    let mut announced: Announced = store::read_cache_file(&path, 64 * 1024)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let found = warnings(&report, &config.warn_at, &mut announced);
-    if let Some(msg) = message(&found, &report) {
-        // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
-        if let Ok(bytes) = serde_json::to_vec(&announced) {
-            let _ = store::ensure_dir(config.store.dir())
-                .and_then(|_| store::write_cache_file(&path, &bytes));
+    let msg = match &event {
+        Event::Thresholds => thresholds(config, &input, now),
+        Event::ModelSwitch {
+            to_model: Some(to_model),
+            requested_model,
+        } => {
+            let report = super::line::current(config, &input, now);
+            switch_warning(
+                &report,
+                to_model,
+                requested_model.as_deref(),
+                &config.warn_at,
+            )
+            .and_then(|w| message(&[w], &report))
         }
+        Event::StopFailure { error: Some(e) } if e == "rate_limit" => {
+            // Due at once: the numbers that let this turn start are now wrong, and the line
+            // should not wait out the TTL to show the full window.
+            let _ = config.store.update(now, |e| {
+                e.refresh_requested_at = Some(now);
+                true
+            });
+            let report = super::line::current(config, &input, now);
+            // `time` refuses the lookup (None) when another thread could be changing TZ.
+            let local = time::OffsetDateTime::from_unix_timestamp(now)
+                .ok()
+                .and_then(|t| time::UtcOffset::local_offset_at(t).ok());
+            message(&rate_limit_warnings(&report, local), &report)
+        }
+        Event::ModelSwitch { .. } | Event::StopFailure { .. } | Event::Other => None,
+    };
+    if let Some(msg) = msg {
         // Claude Code may have stopped reading (timeout, exit): an EPIPE is no reason to panic
         // and exit 101, which println! would do.
         let _ = writeln!(std::io::stdout().lock(), "{msg}");
@@ -169,10 +413,27 @@ pub fn run(config: &Config) -> i32 {
     0
 }
 
+/// `UserPromptSubmit` / `SessionStart`: newly crossed thresholds, recorded so each is said once.
+fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String> {
+    let report = super::line::current(config, input, now);
+    let path = config.store.sidecar("hook.json");
+    let mut announced: Announced = store::read_cache_file(&path, 64 * 1024)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let found = warnings(&report, &config.warn_at, &mut announced);
+    let msg = message(&found, &report)?;
+    // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
+    if let Ok(bytes) = serde_json::to_vec(&announced) {
+        let _ = store::ensure_dir(config.store.dir())
+            .and_then(|_| store::write_cache_file(&path, &bytes));
+    }
+    Some(msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::Snapshot;
 
     const NOW: i64 = 1_795_000_000;
 
@@ -238,5 +499,223 @@ mod tests {
         drift.snapshot.as_mut().unwrap().five_hour =
             Some(Window::percent(86.0, Some(NOW + 4 * 3600 + 7)));
         assert!(warnings(&drift, &t, &mut a).is_empty());
+    }
+
+    fn with_scoped(mut r: Report, scoped: &[(&str, f64, i64)]) -> Report {
+        r.snapshot.as_mut().unwrap().scoped = scoped
+            .iter()
+            .map(|&(name, p, resets_in)| ScopedWindow {
+                name: name.into(),
+                window: Window::percent(p, Some(NOW + resets_in)),
+            })
+            .collect();
+        r
+    }
+
+    const DAYS_3: i64 = 3 * 86_400;
+
+    #[test]
+    fn per_model_windows_warn_once_per_threshold_under_either_name() {
+        let t = [80.0, 95.0];
+        for name in ["fable", "7d fable"] {
+            let mut a = Announced::default();
+            let r = with_scoped(report(2.0, 59.0, Source::Oauth), &[(name, 100.0, DAYS_3)]);
+            assert_eq!(
+                warnings(&r, &t, &mut a),
+                [Warning {
+                    text: "7-day fable limit at 100%, resets in 3d".into()
+                }]
+            );
+            assert!(warnings(&r, &t, &mut a).is_empty());
+            assert_eq!(
+                a.windows.keys().collect::<Vec<_>>(),
+                [&format!("7d:fable@{}", NOW + DAYS_3)]
+            );
+        }
+        // 7d and a model window announce independently.
+        let mut a = Announced::default();
+        let r = with_scoped(report(2.0, 81.0, Source::Oauth), &[("opus", 91.0, DAYS_3)]);
+        assert_eq!(
+            warnings(&r, &t, &mut a)
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "7-day limit at 81%, resets in 3d",
+                "7-day opus limit at 91%, resets in 3d"
+            ]
+        );
+    }
+
+    #[test]
+    fn model_names_match_on_whole_words() {
+        assert!(names_model("opus", "claude-opus-4-6"));
+        assert!(names_model("opus", "opus"));
+        assert!(names_model("Opus", "opus[1m]"));
+        assert!(names_model("opus", "CLAUDE-OPUS-4-6"));
+        assert!(names_model("sonnet-4.5", "claude-sonnet-4-5-20250929"));
+        assert!(!names_model("opus", "opusplan"));
+        assert!(!names_model("opus", "claude-sonnet-4-6"));
+        assert!(!names_model("sonnet", "claude-opus-4-6"));
+        assert!(!names_model("", "claude-opus-4-6"));
+        assert!(!names_model("-", "claude-opus-4-6"));
+        assert!(!names_model("opus", ""));
+    }
+
+    #[test]
+    fn switching_to_a_model_near_its_cap() {
+        let t = [80.0, 95.0];
+        let r = with_scoped(
+            report(12.0, 48.0, Source::Oauth),
+            &[("7d opus", 91.0, 2 * 86_400 + 60), ("sonnet", 30.0, DAYS_3)],
+        );
+        let text = |w: Option<Warning>| w.map(|w| w.text);
+        assert_eq!(
+            text(switch_warning(&r, "claude-opus-4-6", Some("opus"), &t)),
+            Some("switching to opus: 7-day opus limit at 91%, resets in 2d".into())
+        );
+        assert_eq!(
+            text(switch_warning(&r, "claude-opus-4-6", None, &t)),
+            Some("switching to claude-opus-4-6: 7-day opus limit at 91%, resets in 2d".into())
+        );
+        // The alias alone is enough.
+        assert_eq!(
+            text(switch_warning(&r, "some-new-id", Some("opus"), &t)),
+            Some("switching to opus: 7-day opus limit at 91%, resets in 2d".into())
+        );
+        // Under the first threshold, a model without a window, or above a custom threshold.
+        assert_eq!(
+            switch_warning(&r, "claude-sonnet-4-6", Some("sonnet"), &t),
+            None
+        );
+        assert_eq!(
+            switch_warning(&r, "claude-haiku-4-5", Some("haiku"), &t),
+            None
+        );
+        assert_eq!(switch_warning(&r, "claude-opus-4-6", None, &[95.0]), None);
+        assert!(switch_warning(&r, "claude-sonnet-4-6", None, &[30.0]).is_some());
+        // Nothing known: nothing said.
+        let empty = Report {
+            snapshot: None,
+            ..report(0.0, 0.0, Source::Oauth)
+        };
+        assert_eq!(
+            switch_warning(&empty, "claude-opus-4-6", Some("opus"), &t),
+            None
+        );
+    }
+
+    #[test]
+    fn switching_while_something_is_full() {
+        let t = [80.0, 95.0];
+        let text = |r: &Report, to: &str| switch_warning(r, to, None, &t).map(|w| w.text);
+        // Another model's window full, the target's unknown.
+        let r = with_scoped(
+            report(2.0, 59.0, Source::Oauth),
+            &[("fable", 100.0, DAYS_3)],
+        );
+        assert_eq!(
+            text(&r, "claude-opus-4-6"),
+            Some("switching to claude-opus-4-6: 7-day fable limit at 100%, resets in 3d".into())
+        );
+        // 5h full beats another model's window; the target's own window beats both.
+        let r = with_scoped(
+            report(100.0, 59.0, Source::Oauth),
+            &[("fable", 100.0, DAYS_3), ("opus", 85.0, DAYS_3)],
+        );
+        assert_eq!(
+            text(&r, "claude-sonnet-4-6"),
+            Some("switching to claude-sonnet-4-6: 5-hour limit at 100%, resets in 42m".into())
+        );
+        assert_eq!(
+            text(&r, "claude-opus-4-6"),
+            Some("switching to claude-opus-4-6: 7-day opus limit at 85%, resets in 3d".into())
+        );
+        // 99.6 % rounds to 100 on screen but is not full.
+        let r = report(99.6, 10.0, Source::Oauth);
+        assert_eq!(text(&r, "claude-sonnet-4-6"), None);
+    }
+
+    #[test]
+    fn rate_limit_names_the_full_windows_by_the_clock() {
+        // NOW is Wed 2026-11-18 11:06:40 UTC.
+        let texts = |r: &Report, off: Option<time::UtcOffset>| {
+            rate_limit_warnings(r, off)
+                .into_iter()
+                .map(|w| w.text)
+                .collect::<Vec<_>>()
+        };
+        let r = report(100.0, 40.0, Source::Oauth);
+        assert_eq!(
+            texts(&r, None),
+            ["5-hour limit reached, resets in 42m (11:48 UTC)"]
+        );
+        let cet = time::UtcOffset::from_hms(1, 0, 0).ok();
+        assert_eq!(
+            texts(&r, cet),
+            ["5-hour limit reached, resets in 42m (12:48)"]
+        );
+        // Two full windows, the one a day or more away with its weekday.
+        let r = with_scoped(
+            report(100.0, 40.0, Source::Oauth),
+            &[("fable", 104.0, DAYS_3)],
+        );
+        assert_eq!(
+            texts(&r, None),
+            [
+                "5-hour limit reached, resets in 42m (11:48 UTC)",
+                "7-day fable limit reached, resets in 3d (Sat 11:06 UTC)"
+            ]
+        );
+        // None known full: the fullest.
+        let r = with_scoped(report(61.0, 97.0, Source::Oauth), &[("opus", 90.0, DAYS_3)]);
+        assert_eq!(
+            texts(&r, None),
+            ["7-day limit at 97%, resets in 3d (Sat 11:06 UTC)"]
+        );
+        // Nothing known: nothing said.
+        let empty = Report {
+            snapshot: None,
+            ..report(0.0, 0.0, Source::Oauth)
+        };
+        assert!(texts(&empty, None).is_empty());
+    }
+
+    #[test]
+    fn events_are_read_leniently() {
+        assert_eq!(Event::parse(b"garbage"), Event::Thresholds);
+        assert_eq!(Event::parse(b"{}"), Event::Thresholds);
+        assert_eq!(
+            Event::parse(br#"{"hook_event_name":"SessionStart"}"#),
+            Event::Thresholds
+        );
+        assert_eq!(
+            Event::parse(br#"{"hook_event_name":"PostToolUse"}"#),
+            Event::Other
+        );
+        assert_eq!(
+            Event::parse(
+                br#"{"hook_event_name":"PreModelSwitch","to_model":" claude-opus-4-6 ","requested_model":null}"#
+            ),
+            Event::ModelSwitch {
+                to_model: Some("claude-opus-4-6".into()),
+                requested_model: None
+            }
+        );
+        assert_eq!(
+            Event::parse(
+                br#"{"hook_event_name":"PreModelSwitch","to_model":42,"requested_model":""}"#
+            ),
+            Event::ModelSwitch {
+                to_model: None,
+                requested_model: None
+            }
+        );
+        assert_eq!(
+            Event::parse(br#"{"hook_event_name":"StopFailure","error":"rate_limit"}"#),
+            Event::StopFailure {
+                error: Some("rate_limit".into())
+            }
+        );
     }
 }
