@@ -1,6 +1,8 @@
 //! `ccmeter hook` as Claude Code runs it: hook JSON on stdin, the real binary in a real pipe.
 //! Silent below the thresholds, one `systemMessage` per threshold per window period above them,
-//! only documented keys, and exit 0 whatever happens.
+//! only documented keys, and exit 0 whatever happens. `PreModelSwitch` and `StopFailure` are fed
+//! the samples of Claude Code 2.1.330's shapes against stores the (mock) endpoint filled with
+//! per-model and full windows.
 
 mod common;
 
@@ -348,4 +350,229 @@ fn a_reader_that_went_away_is_not_a_failure() {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---- PreModelSwitch and StopFailure, against numbers the usage endpoint gave ----
+
+#[path = "common/mock.rs"]
+mod mock;
+
+/// The 5-hour reset in these bodies: 42m after `NOW`, 09:35 UTC.
+const SESSION_RESET: &str = "2026-11-18T09:35:20Z";
+/// The weekly resets: 2d3h after `NOW`, Friday 12:00 UTC.
+const WEEKLY_RESET: &str = "2026-11-20T12:00:00Z";
+
+/// A `limits[]` body (the shape newer accounts get): session, weekly_all, and one
+/// `weekly_scoped` row per `(display name, percent)`.
+fn usage_body(five: f64, seven: f64, models: &[(&str, f64)]) -> Vec<u8> {
+    let mut limits = vec![
+        serde_json::json!({"kind": "session", "percent": five, "resets_at": SESSION_RESET, "scope": null}),
+        serde_json::json!({"kind": "weekly_all", "percent": seven, "resets_at": WEEKLY_RESET, "scope": null}),
+    ];
+    for (name, p) in models {
+        limits.push(serde_json::json!({
+            "kind": "weekly_scoped", "percent": p, "resets_at": WEEKLY_RESET,
+            "severity": if *p >= 95.0 { "critical" } else { "normal" },
+            "scope": {"model": {"id": null, "display_name": name}}
+        }));
+    }
+    serde_json::to_vec(&serde_json::json!({"limits": limits, "extra_usage": null})).unwrap()
+}
+
+/// A logged-in sandbox whose store holds what the endpoint answered with `body` at `NOW`.
+fn endpoint_store(body: &[u8]) -> (Sandbox, mock::Mock) {
+    let mock = mock::Mock::start(mock::ok(body));
+    let s = Sandbox::new();
+    let creds = String::from_utf8(fixture("credentials.json"))
+        .unwrap()
+        .replace("1795000000000", "4102444800000");
+    s.write_credentials(&creds);
+    let mut c = s.cmd(&["refresh", "--wait"]);
+    c.env_remove("CCMETER_OFFLINE")
+        .env("CCMETER_API_BASE", mock.base());
+    let out = s.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(0), "refresh: {}", stdout(&out));
+    assert_eq!(mock.count(), 1);
+    (s, mock)
+}
+
+/// The hook in a deterministic time zone (offline, at `NOW`).
+fn hook_tz(s: &Sandbox, tz: &str, stdin: &[u8]) -> String {
+    let mut c = s.cmd(&["hook"]);
+    c.env("TZ", tz);
+    hook_with(s, c, stdin)
+}
+
+fn switch_to(to_model: Option<&str>, requested: Option<&str>) -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture("hook-pre-model-switch.json")).unwrap();
+    v["to_model"] = to_model.map_or(serde_json::Value::Null, Into::into);
+    v["requested_model"] = requested.map_or(serde_json::Value::Null, Into::into);
+    if to_model.is_none() {
+        v.as_object_mut().unwrap().remove("to_model");
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn stop_failure(error: &str) -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture("hook-stop-failure-rate-limit.json")).unwrap();
+    v["error"] = error.into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn switching_to_a_model_near_its_weekly_cap_says_so_every_time() {
+    let (s, _mock) = endpoint_store(&usage_body(12.0, 48.0, &[("Opus", 91.0), ("Sonnet", 30.0)]));
+    let want = message("switching to opus: 7-day opus limit at 91%, resets in 2d");
+    // The captured sample: from sonnet to `claude-opus-4-6`, asked for as `opus`.
+    assert_eq!(hook(&s, &fixture("hook-pre-model-switch.json")), want);
+    // A switch is a deliberate act: said again on the next one.
+    assert_eq!(hook(&s, &fixture("hook-pre-model-switch.json")), want);
+    // The resolved id alone names the window too.
+    assert_eq!(
+        hook(&s, &switch_to(Some("claude-opus-4-6"), None)),
+        message("switching to claude-opus-4-6: 7-day opus limit at 91%, resets in 2d")
+    );
+    // Under the first threshold, a model with no window, a missing target: silent.
+    for stdin in [
+        switch_to(Some("claude-sonnet-4-6"), Some("sonnet")),
+        switch_to(Some("claude-haiku-4-5"), Some("haiku")),
+        switch_to(Some("claude-opusplan-1"), Some("opusplan")),
+        switch_to(None, Some("opus")),
+    ] {
+        assert_eq!(hook(&s, &stdin), "", "{}", String::from_utf8_lossy(&stdin));
+    }
+    // The first threshold is CCMETER_WARN_AT's.
+    let mut c = s.cmd(&["hook"]);
+    c.env("CCMETER_WARN_AT", "95");
+    assert_eq!(hook_with(&s, c, &fixture("hook-pre-model-switch.json")), "");
+}
+
+#[test]
+fn switching_while_a_window_is_full_names_that_window() {
+    // Fable at its cap; the target (opus) has no window of its own.
+    let (s, _mock) = endpoint_store(&usage_body(2.0, 59.0, &[("Fable", 100.0)]));
+    assert_eq!(
+        hook(&s, &fixture("hook-pre-model-switch.json")),
+        message("switching to opus: 7-day fable limit at 100%, resets in 2d")
+    );
+    // The 5-hour window full stops every model: it comes first.
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 59.0, &[("Fable", 100.0)]));
+    assert_eq!(
+        hook(&s, &switch_to(Some("claude-sonnet-4-6"), Some("sonnet"))),
+        message("switching to sonnet: 5-hour limit at 100%, resets in 42m")
+    );
+    // Nothing near: silent.
+    let (s, _mock) = endpoint_store(&usage_body(20.0, 59.0, &[("Opus", 60.0)]));
+    assert_eq!(hook(&s, &fixture("hook-pre-model-switch.json")), "");
+    // Nothing known at all: silent.
+    let s = Sandbox::new();
+    assert_eq!(hook(&s, &fixture("hook-pre-model-switch.json")), "");
+}
+
+#[test]
+fn a_rate_limited_turn_names_the_full_window_and_its_reset_by_the_clock() {
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 48.0, &[("Opus", 91.0)]));
+    let stdin = fixture("hook-stop-failure-rate-limit.json");
+    let want = message("5-hour limit reached, resets in 42m (09:35)");
+    assert_eq!(hook_tz(&s, "UTC", &stdin), want);
+    // Not de-duplicated: every failed turn is news.
+    assert_eq!(hook_tz(&s, "UTC", &stdin), want);
+    // The local clock (POSIX TZ strings need no zone database).
+    assert_eq!(
+        hook_tz(&s, "EST5", &stdin),
+        message("5-hour limit reached, resets in 42m (04:35)")
+    );
+
+    // Two full windows: both, the weekly one with its day.
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 48.0, &[("Fable", 100.0)]));
+    assert_eq!(
+        hook_tz(&s, "UTC", &stdin),
+        message(
+            "5-hour limit reached, resets in 42m (09:35); 7-day fable limit reached, resets in 2d (Fri 12:00)"
+        )
+    );
+    // None known full (the numbers lag the server): the fullest.
+    let (s, _mock) = endpoint_store(&usage_body(61.0, 48.0, &[("Opus", 97.0)]));
+    assert_eq!(
+        hook_tz(&s, "UTC", &stdin),
+        message("7-day opus limit at 97%, resets in 2d (Fri 12:00)")
+    );
+    // Nothing known: silent rather than a window that is not there.
+    let s = Sandbox::new();
+    assert_eq!(hook_tz(&s, "UTC", &stdin), "");
+}
+
+#[test]
+fn other_stop_failures_and_unknown_events_are_silent() {
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 96.0, &[("Opus", 100.0)]));
+    let before = std::fs::read(s.store_file().unwrap()).unwrap();
+    for error in [
+        "overloaded",
+        "server_error",
+        "authentication_failed",
+        "unknown",
+        "",
+    ] {
+        assert_eq!(hook_tz(&s, "UTC", &stop_failure(error)), "", "{error:?}");
+    }
+    let no_error = br#"{"hook_event_name":"StopFailure"}"#;
+    assert_eq!(hook_tz(&s, "UTC", no_error), "");
+    for event in [
+        "PostToolUse",
+        "Stop",
+        "Notification",
+        "PostModelSwitch",
+        "FutureEvent",
+    ] {
+        let stdin = format!(r#"{{"hook_event_name":"{event}","session_id":"x"}}"#);
+        assert_eq!(hook_tz(&s, "UTC", stdin.as_bytes()), "", "{event}");
+    }
+    assert_eq!(
+        std::fs::read(s.store_file().unwrap()).unwrap(),
+        before,
+        "none of these asks for a refresh"
+    );
+    // The same store does warn on a prompt, so the silence above is the event's.
+    assert!(hook(&s, &fixture("hook-user-prompt-submit.json")).contains("5-hour limit at 100%"));
+}
+
+#[test]
+fn a_rate_limited_turn_makes_the_next_refresh_ask_the_endpoint() {
+    let (s, mock) = endpoint_store(&usage_body(100.0, 48.0, &[]));
+    let online = |stdin: &[u8]| {
+        let mut c = s.cmd(&["hook"]);
+        c.env_remove("CCMETER_OFFLINE")
+            .env("CCMETER_API_BASE", mock.base())
+            .env("CCMETER_NOW", (NOW + 60).to_string())
+            .env("TZ", "UTC");
+        let out = hook_with(&s, c, stdin);
+        s.wait_for_worker();
+        out
+    };
+    // A prompt a minute after the endpoint answered: the numbers are fresh, nobody asks.
+    online(&fixture("hook-user-prompt-submit.json"));
+    assert_eq!(mock.count(), 1);
+    // The turn dies of a rate limit: the hook's own refresh asks at once, despite the TTL.
+    assert_eq!(
+        online(&fixture("hook-stop-failure-rate-limit.json")),
+        message("5-hour limit reached, resets in 41m (09:35)")
+    );
+    assert_eq!(mock.count(), 2);
+    // Once asked, the request is spent.
+    online(&fixture("hook-user-prompt-submit.json"));
+    assert_eq!(mock.count(), 2);
+}
+
+#[test]
+fn prompts_warn_for_per_model_windows_once_per_period() {
+    let (s, _mock) = endpoint_store(&usage_body(2.0, 59.0, &[("Fable", 100.0), ("Opus", 40.0)]));
+    let prompt = fixture("hook-user-prompt-submit.json");
+    assert_eq!(
+        hook(&s, &prompt),
+        message("7-day fable limit at 100%, resets in 2d")
+    );
+    assert_eq!(hook(&s, &prompt), "");
+    assert_eq!(hook(&s, &session_start()), "");
 }
