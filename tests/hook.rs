@@ -505,6 +505,16 @@ fn a_rate_limited_turn_names_the_full_window_and_its_reset_by_the_clock() {
 }
 
 #[test]
+fn a_rate_limited_turn_mentions_extra_usage_with_room() {
+    // 5h at 100 % while EUR credits (1234 of 5000 minor units) are being spent.
+    let (s, _mock) = endpoint_store(&fixture("usage-extra-spending.json"));
+    assert_eq!(
+        hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json")),
+        message("5-hour limit reached, resets in 26m (09:20); extra usage on, €12.34 of €50 spent")
+    );
+}
+
+#[test]
 fn other_stop_failures_and_unknown_events_are_silent() {
     let (s, _mock) = endpoint_store(&usage_body(100.0, 96.0, &[("Opus", 100.0)]));
     let before = std::fs::read(s.store_file().unwrap()).unwrap();

@@ -24,7 +24,7 @@ use crate::input;
 use crate::render;
 use crate::report::Report;
 use crate::store;
-use crate::usage::{ScopedWindow, Snapshot, Source, Window};
+use crate::usage::{Extra, ScopedWindow, Snapshot, Source, Window};
 
 /// Reset times this close together name the same window period.
 const SAME_PERIOD_S: u64 = 3600;
@@ -87,8 +87,8 @@ impl Event {
     }
 }
 
-/// A per-model window's model name. Before issue #11's naming the store said `7d opus`; both
-/// spellings name the same window.
+/// A per-model window's model name. Stores written before issue #11 named it `7d opus`; until
+/// the next endpoint answer replaces them, both spellings name the same window.
 pub fn model_name(s: &ScopedWindow) -> &str {
     s.name.strip_prefix("7d ").unwrap_or(&s.name)
 }
@@ -320,9 +320,7 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
     } else {
         full
     };
-    // Extra usage (issue #11, `Snapshot.extra`): when it is enabled and has room, a last part says
-    // so ("extra usage on: $12.34 of $50 spent"); the snapshot does not carry it yet.
-    shown
+    let mut out: Vec<Warning> = shown
         .into_iter()
         .map(|(named, p)| {
             let state = if *p >= 100.0 {
@@ -345,7 +343,32 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
                 ),
             }
         })
-        .collect()
+        .collect();
+    // Pay-as-you-go credits that still have room are what lets the user go on now.
+    if let Some(extra) = snap.extra.as_ref().filter(|_| !out.is_empty()) {
+        out.extend(extra_room(extra).map(|text| Warning { text }));
+    }
+    out
+}
+
+/// `extra usage on, $12.34 of $50 spent` when extra usage is enabled and below its monthly cap
+/// (`extra usage on, $12.34 spent` without one); `None` when it is off, used up, or unknown.
+pub fn extra_room(extra: &Extra) -> Option<String> {
+    if !extra.enabled {
+        return None;
+    }
+    let spent = extra.spent.filter(|s| *s >= 0.0);
+    match (spent, extra.limit.filter(|l| *l > 0.0)) {
+        (Some(s), Some(l)) if s < l => Some(format!(
+            "extra usage on, {} of {} spent",
+            extra.money(s),
+            extra.money(l)
+        )),
+        (Some(_), Some(_)) => None,
+        (None, Some(_)) if extra.percent.is_some_and(|p| p >= 100.0) => None,
+        (Some(s), None) => Some(format!("extra usage on, {} spent", extra.money(s))),
+        (None, _) => Some("extra usage on".to_string()),
+    }
 }
 
 /// The hook's stdout for a set of warnings: `{"systemMessage": "…"}`.
@@ -507,6 +530,7 @@ mod tests {
             .map(|&(name, p, resets_in)| ScopedWindow {
                 name: name.into(),
                 window: Window::percent(p, Some(NOW + resets_in)),
+                is_active: false,
             })
             .collect();
         r
@@ -717,5 +741,52 @@ mod tests {
                 error: Some("rate_limit".into())
             }
         );
+    }
+
+    #[test]
+    fn extra_usage_with_room_is_mentioned_after_a_rate_limit() {
+        let extra = |enabled, spent, limit, percent| Extra {
+            enabled,
+            spent,
+            limit,
+            percent,
+            currency: "USD".into(),
+            at: None,
+        };
+        assert_eq!(
+            extra_room(&extra(true, Some(12.34), Some(50.0), Some(24.68))).as_deref(),
+            Some("extra usage on, $12.34 of $50 spent")
+        );
+        assert_eq!(
+            extra_room(&extra(true, Some(12.34), None, None)).as_deref(),
+            Some("extra usage on, $12.34 spent")
+        );
+        assert_eq!(
+            extra_room(&extra(true, None, None, None)).as_deref(),
+            Some("extra usage on")
+        );
+        assert_eq!(
+            extra_room(&extra(true, Some(50.0), Some(50.0), Some(100.0))),
+            None
+        );
+        assert_eq!(
+            extra_room(&extra(true, None, Some(50.0), Some(100.0))),
+            None
+        );
+        assert_eq!(
+            extra_room(&extra(false, Some(1.0), Some(50.0), Some(2.0))),
+            None
+        );
+
+        let mut r = report(100.0, 40.0, Source::Oauth);
+        r.snapshot.as_mut().unwrap().extra = Some(extra(true, Some(12.34), Some(50.0), None));
+        assert_eq!(
+            message(&rate_limit_warnings(&r, None), &r).unwrap(),
+            r#"{"systemMessage":"ccmeter: 5-hour limit reached, resets in 42m (11:48 UTC); extra usage on, $12.34 of $50 spent"}"#
+        );
+        // No window known: nothing at all, not a lone line about credits.
+        r.snapshot.as_mut().unwrap().five_hour = None;
+        r.snapshot.as_mut().unwrap().seven_day = None;
+        assert!(rate_limit_warnings(&r, None).is_empty());
     }
 }
