@@ -8,7 +8,13 @@ line is appended to the log file so you can see what the client calls.
 
 The utilizations start at MOCK_5H_UTILIZATION / MOCK_7D_UTILIZATION (fractions, default 0.42 and
 0.18) and can be changed while it runs: `POST /_mock/ratelimits` with e.g. `{"5h": 0.86}` sets
-the numbers every later reply carries and answers with the current ones.
+the numbers every later reply carries and answers with the current ones. `{"reject": true}` makes
+every later POST /v1/messages the 429 a subscription at its 5-hour cap gets (until `{"reject":
+false}`): `rate_limit_error` body, `anthropic-ratelimit-unified-status: rejected`.
+
+GET /api/oauth/usage answers a `limits[]` body (session and weekly from the same numbers, plus an
+Opus weekly row at MOCK_OPUS_UTILIZATION, default 91 %), so `ccmeter refresh` can fill the store
+with a per-model window the way the real endpoint does.
 
 usage: mock_anthropic.py PORT_FILE LOG_FILE   (binds 127.0.0.1 on a free port, writes it to PORT_FILE)
 """
@@ -25,6 +31,8 @@ REPLY = "Hello from the mock."
 LIMITS = {
     "5h": float(os.environ.get("MOCK_5H_UTILIZATION", "0.42")),
     "7d": float(os.environ.get("MOCK_7D_UTILIZATION", "0.18")),
+    "opus": float(os.environ.get("MOCK_OPUS_UTILIZATION", "0.91")),
+    "reject": False,
 }
 LIMITS_LOCK = threading.Lock()
 # Fixed for the mock's lifetime and on the hour, as the real service's are: a window's reset time
@@ -49,6 +57,51 @@ def ratelimit_headers():
         "anthropic-ratelimit-unified-fallback-percentage": "0.5",
         "anthropic-ratelimit-unified-reset": str(RESET_5H),
         "request-id": "req_mock_" + uuid.uuid4().hex[:12],
+    }
+
+
+def rejected_headers():
+    """What a Pro/Max account at its 5-hour cap gets with its 429. Header names and values as
+    Claude Code reads them (its `anthropic-ratelimit-unified-*` parser, 2.1.197/2.1.332 binaries;
+    the header family listed from the 2.1.191 bundle in manaflow-ai/subrouter#24): overall status
+    `rejected`, the 5-hour window at 1.0 and `rejected`, the representative claim `five_hour`,
+    extra usage (overage) not available."""
+    h = ratelimit_headers()
+    h.update({
+        "anthropic-ratelimit-unified-status": "rejected",
+        "anthropic-ratelimit-unified-5h-status": "rejected",
+        "anthropic-ratelimit-unified-5h-utilization": "1",
+        "anthropic-ratelimit-unified-overage-status": "rejected",
+        "anthropic-ratelimit-unified-overage-disabled-reason": "org_level_disabled",
+        "retry-after": str(max(0, RESET_5H - int(time.time()))),
+    })
+    return h
+
+
+# The body of a subscription-cap 429 as Claude Code logged it (anthropics/claude-code#71670,
+# client 2.1.114): `Error: 429 {"type":"error","error":{"type":"rate_limit_error",...}}`.
+REJECTED_BODY = {
+    "type": "error",
+    "error": {"type": "rate_limit_error",
+              "message": "This request would exceed your account's rate limit. Please try again later."},
+}
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+
+
+def usage_body():
+    with LIMITS_LOCK:
+        five, seven, opus = LIMITS["5h"], LIMITS["7d"], LIMITS["opus"]
+    return {
+        "limits": [
+            {"kind": "session", "percent": round(five * 100), "resets_at": iso(RESET_5H), "scope": None},
+            {"kind": "weekly_all", "percent": round(seven * 100), "resets_at": iso(RESET_7D), "scope": None},
+            {"kind": "weekly_scoped", "percent": round(opus * 100), "resets_at": iso(RESET_7D),
+             "severity": "warning", "scope": {"model": {"id": None, "display_name": "Opus"}}},
+        ],
+        "extra_usage": None,
     }
 
 
@@ -83,6 +136,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         log(f"GET {self.path}")
+        if self.path.split("?")[0] == "/api/oauth/usage":
+            return self.send(200, usage_body())
         self.send(200, {})
 
     def do_HEAD(self):
@@ -97,9 +152,11 @@ class Handler(BaseHTTPRequestHandler):
         log(f"POST {self.path} stream={req.get('stream')} model={req.get('model')}")
         if path == "/_mock/ratelimits":
             with LIMITS_LOCK:
-                for key in ("5h", "7d"):
+                for key in ("5h", "7d", "opus"):
                     if key in req:
                         LIMITS[key] = float(req[key])
+                if "reject" in req:
+                    LIMITS["reject"] = bool(req["reject"])
                 current = dict(LIMITS)
             log(f"    limits now {json.dumps(current)}")
             return self.send(200, current)
@@ -107,6 +164,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"input_tokens": 10})
         if path != "/v1/messages":
             return self.send(200, {})
+        with LIMITS_LOCK:
+            reject = LIMITS["reject"]
+        if reject:
+            log("    answered 429 rate_limit_error (unified-status rejected)")
+            body = dict(REJECTED_BODY, request_id="req_mock_" + uuid.uuid4().hex[:12])
+            return self.send(429, body, list(rejected_headers().items()))
         model = req.get("model") or "claude-sonnet-4-5"
         msg_id = "msg_mock_" + uuid.uuid4().hex[:12]
         usage = {"input_tokens": 10, "output_tokens": 6, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
