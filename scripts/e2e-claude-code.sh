@@ -369,8 +369,11 @@ HOOK
     [[ -s "$tmp/stopfailure.in" ]] || fail "Claude Code never ran the StopFailure hook"
     say "StopFailure hook ran $(grep -c . "$tmp/stopfailure.in") time(s); stdin: $(tail -n 1 "$tmp/stopfailure.in")"
     say "ccmeter answered: $(cat "$tmp/stopfailure.out" 2>/dev/null)"
-    grep -qF '"systemMessage":"ccmeter: 5-hour limit reached, resets in ' "$tmp/stopfailure.out" \
-        || fail "ccmeter's StopFailure answer is not the 5-hour message"
+    # The client fires the hook before its status line has stored the 429's 100 %, so ccmeter may
+    # still know the 5-hour window by its last reading: either way it names that window and its
+    # reset by the clock (TZ=UTC here).
+    grep -qE '^\{"systemMessage":"ccmeter: (5-hour limit reached|rate-limited; 5-hour limit at [0-9]+% when last read), resets in [0-9hm]+ \([0-9]{2}:[0-9]{2}\)"\}$' \
+        "$tmp/stopfailure.out" || fail "ccmeter's StopFailure answer does not name the 5-hour window and its reset"
     python3 - "$tmp/cache" <<'PY' || fail "the store was not made due (refresh_requested_at)"
 import glob, json, os, sys
 entries = [p for p in glob.glob(os.path.join(sys.argv[1], "*.json")) if os.path.basename(p).count(".") == 1]

@@ -497,7 +497,7 @@ fn a_rate_limited_turn_names_the_full_window_and_its_reset_by_the_clock() {
     let (s, _mock) = endpoint_store(&usage_body(61.0, 48.0, &[("Opus", 97.0)]));
     assert_eq!(
         hook_tz(&s, "UTC", &stdin),
-        message("7-day opus limit at 97%, resets in 2d (Fri 12:00)")
+        message("rate-limited; 7-day opus limit at 97% when last read, resets in 2d (Fri 12:00)")
     );
     // Nothing known: silent rather than a window that is not there.
     let s = Sandbox::new();

@@ -303,7 +303,10 @@ pub fn clock_time(t: i64, now: i64, local: Option<time::UtcOffset>) -> Option<St
 }
 
 /// `StopFailure` with `rate_limit`: the window(s) at 100 %, or if none is known full, the
-/// fullest, each with when it resets by the clock.
+/// fullest, each with when it resets by the clock. Claude Code fires the hook before the status
+/// line has stored the 429's own numbers (seen in the e2e run: the store still said 86 % while
+/// the client's screen said "You've hit your 5-hour limit"), so a window not known full is worded
+/// as the last reading, not as the reason.
 pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> Vec<Warning> {
     let Some(snap) = &report.snapshot else {
         return Vec::new();
@@ -326,7 +329,11 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
             let state = if *p >= 100.0 {
                 "reached".to_string()
             } else {
-                format!("at {}{}%", about(snap), render::round_percent(*p))
+                format!(
+                    "at {}{}% when last read",
+                    about(snap),
+                    render::round_percent(*p)
+                )
             };
             let clock = named
                 .window
@@ -335,9 +342,10 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
                 .and_then(|t| clock_time(t, now, local))
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
+            let lead = if *p >= 100.0 { "" } else { "rate-limited; " };
             Warning {
                 text: format!(
-                    "{} limit {state}{}{clock}",
+                    "{lead}{} limit {state}{}{clock}",
                     named.label,
                     resets_in(named.window, now)
                 ),
@@ -695,7 +703,7 @@ mod tests {
         let r = with_scoped(report(61.0, 97.0, Source::Oauth), &[("opus", 90.0, DAYS_3)]);
         assert_eq!(
             texts(&r, None),
-            ["7-day limit at 97%, resets in 3d (Sat 11:06 UTC)"]
+            ["rate-limited; 7-day limit at 97% when last read, resets in 3d (Sat 11:06 UTC)"]
         );
         // Nothing known: nothing said.
         let empty = Report {
