@@ -398,6 +398,8 @@ fi
 stop_claude
 if [[ "${E2E_MODEL_SWITCH:-1}" == 1 ]] && grep -aqF 'PreModelSwitch' "$client_bin"; then
     say "phase 4: PreModelSwitch with ccmeter hook"
+    # Below every threshold except Opus's own weekly window.
+    set_mock '{"5h": 0.42, "reject": false}'
     env -u CLAUDE_CONFIG_DIR -u CLAUDE_SECURESTORAGE_CONFIG_DIR -u CCMETER_OFFLINE HOME="$home" \
         CCMETER_CACHE_DIR="$tmp/cache" CCMETER_API_BASE="http://127.0.0.1:$port" \
         "$ccmeter" refresh --wait >&2 || fail "ccmeter refresh against the mock failed"
@@ -406,12 +408,19 @@ if [[ "${E2E_MODEL_SWITCH:-1}" == 1 ]] && grep -aqF 'PreModelSwitch' "$client_bi
     start_claude
     wait_for "$timeout_s" "❯" || { pane; fail "Claude Code did not reach its prompt (PreModelSwitch phase)"; }
     sleep 1
+    # A switch to the model already in use is no switch: go to sonnet first (no window of its own,
+    # nothing full: silent), then to opus.
+    prompt "/model sonnet"
+    wait_for "$timeout_s" "Set model to Sonnet" || { show_pane "PreModelSwitch, /model sonnet" all; fail "/model sonnet did not switch"; }
+    (($(count_lines "switching to") == 0)) || { show_pane "PreModelSwitch" all; fail "the switch to sonnet was not silent"; }
     prompt "/model opus"
     ok=0
     wait_count "$timeout_s" 1 "$switch" && ok=1
     sleep 2
     show_pane "PreModelSwitch" all
     ((ok)) || fail "Claude Code did not show the PreModelSwitch hook's systemMessage ($switch)"
+    shown="$(count_lines "$switch")"
+    ((shown == 1)) || fail "the PreModelSwitch message appears on $shown lines, expected 1"
     if pane all | grep -inE "hook error|invalid|failed to run" >&2; then fail "Claude Code reported a hook problem (above)"; fi
     say "PASS: Claude Code shows the PreModelSwitch hook's systemMessage"
 else
