@@ -387,6 +387,16 @@ PY
     else
         fail "ccmeter's StopFailure message appears on $shown pane lines"
     fi
+    if ((shown == 0)); then
+        # What such a client drops, the next prompt's UserPromptSubmit hook says instead (once).
+        prompt "Fifth prompt."
+        if wait_count "$timeout_s" 1 "UserPromptSubmit says: ccmeter: 5-hour limit reached"; then
+            say "PASS: the next prompt's hook shows the rate-limited turn's message: $(pane all | grep -F 'UserPromptSubmit says: ccmeter: 5-hour limit reached' | tail -n 1 | sed 's/^ *//')"
+        else
+            show_pane "StopFailure, next prompt" all
+            fail "the next prompt's hook did not say which limit stopped the turn"
+        fi
+    fi
     if pane all | grep -inE "hook error|invalid|failed to run" >&2; then fail "Claude Code reported a hook problem (above)"; fi
     set_mock '{"reject": false}'
 else

@@ -586,3 +586,28 @@ fn prompts_warn_for_per_model_windows_once_per_period() {
     assert_eq!(hook(&s, &prompt), "");
     assert_eq!(hook(&s, &session_start()), "");
 }
+
+#[test]
+fn a_rate_limit_is_said_again_on_the_next_prompt_because_claude_code_drops_stop_failure_output() {
+    // Claude Code documents StopFailure as fire-and-forget and shows nothing a hook prints (seen
+    // with 2.1.197 and 2.1.332 in scripts/e2e-claude-code.sh), so the next prompt's hook says it.
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 48.0, &[("Opus", 91.0)]));
+    let prompt = fixture("hook-user-prompt-submit.json");
+    // The 5-hour threshold warning was already given before the turn failed.
+    let warned = hook_tz(&s, "UTC", &prompt);
+    assert!(warned.contains("5-hour limit at 100%"), "{warned}");
+    assert_eq!(hook_tz(&s, "UTC", &prompt), "");
+    let _ = hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
+    assert_eq!(
+        hook_tz(&s, "UTC", &prompt),
+        message("5-hour limit reached, resets in 42m (09:35)")
+    );
+    // Once.
+    assert_eq!(hook_tz(&s, "UTC", &prompt), "");
+    // After the window has reset it is no longer news.
+    let _ = hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
+    let mut c = s.cmd(&["hook"]);
+    c.env("TZ", "UTC")
+        .env("CCMETER_NOW", (common::NOW + 43 * 60).to_string());
+    assert_eq!(hook_with(&s, c, &prompt), "");
+}

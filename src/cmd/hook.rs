@@ -35,6 +35,19 @@ pub struct Announced {
     /// Key: `5h@<resets_at>` (`7d:<model>@…` for a per-model window); value: threshold announced.
     #[serde(default)]
     pub windows: BTreeMap<String, f64>,
+    /// A turn died of a rate limit and the user has not been told by ccmeter yet: Claude Code
+    /// ignores a `StopFailure` hook's output ("fire-and-forget" in its hook schema, 2.1.197 and
+    /// 2.1.332, seen in the e2e run), so the message waits for the next prompt or session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limited: Option<RateLimited>,
+}
+
+/// When a turn was stopped by a rate limit, and until when saying so is still news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimited {
+    pub at: i64,
+    /// The reset of the window that stopped it (or five hours on, when that is unknown).
+    pub until: i64,
 }
 
 /// A warning due for one window (pure decision, state update included).
@@ -428,11 +441,18 @@ pub fn run(config: &Config) -> i32 {
                 true
             });
             let report = super::line::current(config, &input, now);
-            // `time` refuses the lookup (None) when another thread could be changing TZ.
-            let local = time::OffsetDateTime::from_unix_timestamp(now)
-                .ok()
-                .and_then(|t| time::UtcOffset::local_offset_at(t).ok());
-            message(&rate_limit_warnings(&report, local), &report)
+            let found = rate_limit_warnings(&report, local_offset(now));
+            // Today's clients drop this output; the next prompt's hook says it instead.
+            let until = report
+                .shown()
+                .binding
+                .and_then(|w| w.resets_at)
+                .filter(|&t| t > now)
+                .unwrap_or(now + 5 * 3600);
+            let mut announced = load_announced(config);
+            announced.rate_limited = Some(RateLimited { at: now, until });
+            save_announced(config, &announced);
+            message(&found, &report)
         }
         Event::ModelSwitch { .. } | Event::StopFailure { .. } | Event::Other => None,
     };
@@ -444,22 +464,46 @@ pub fn run(config: &Config) -> i32 {
     0
 }
 
-/// `UserPromptSubmit` / `SessionStart`: newly crossed thresholds, recorded so each is said once.
-fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String> {
-    let report = super::line::current(config, input, now);
-    let path = config.store.sidecar("hook.json");
-    let mut announced: Announced = store::read_cache_file(&path, 64 * 1024)
+/// The local UTC offset; `None` (then times are labelled UTC) when `time` refuses the lookup
+/// because another thread could be changing TZ.
+fn local_offset(now: i64) -> Option<time::UtcOffset> {
+    time::OffsetDateTime::from_unix_timestamp(now)
+        .ok()
+        .and_then(|t| time::UtcOffset::local_offset_at(t).ok())
+}
+
+fn load_announced(config: &Config) -> Announced {
+    store::read_cache_file(&config.store.sidecar("hook.json"), 64 * 1024)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let found = warnings(&report, &config.warn_at, &mut announced);
-    let msg = message(&found, &report)?;
-    // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
-    if let Ok(bytes) = serde_json::to_vec(&announced) {
+        .unwrap_or_default()
+}
+
+fn save_announced(config: &Config, announced: &Announced) {
+    if let Ok(bytes) = serde_json::to_vec(announced) {
+        let path = config.store.sidecar("hook.json");
         let _ = store::ensure_dir(config.store.dir())
             .and_then(|_| store::write_cache_file(&path, &bytes));
     }
-    Some(msg)
+}
+
+/// `UserPromptSubmit` / `SessionStart`: a rate-limited turn ccmeter could not yet tell the user
+/// about, then newly crossed thresholds, recorded so each is said once.
+fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String> {
+    let report = super::line::current(config, input, now);
+    let mut announced = load_announced(config);
+    let pending = announced.rate_limited.take();
+    let mut found = match pending {
+        Some(rl) if now < rl.until => rate_limit_warnings(&report, local_offset(now)),
+        _ => Vec::new(),
+    };
+    found.extend(warnings(&report, &config.warn_at, &mut announced));
+    let msg = message(&found, &report);
+    // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
+    if msg.is_some() || pending.is_some() {
+        save_announced(config, &announced);
+    }
+    msg
 }
 
 #[cfg(test)]
