@@ -8,7 +8,7 @@ mod mock;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{NOW, SAMPLE_TOKEN, Sandbox, contains, fixture, one_line, stdout};
+use common::{NOW, SAMPLE_TOKEN, Sandbox, contains, fixture, one_line, stdout, valid_credentials};
 use mock::{Mock, ok, status};
 
 const REFRESH_TOKEN: &str = "sk-ant-ort01-SAMPLE-not-a-real-token-1111111111111111";
@@ -22,13 +22,6 @@ const SECRETS: [&str; 6] = [
     "ENVFAKE",
     "sk-ant-o",
 ];
-
-/// The sample credentials with an expiry far in the future.
-fn valid_credentials() -> String {
-    String::from_utf8(fixture("credentials.json"))
-        .unwrap()
-        .replace("1795000000000", "4102444800000")
-}
 
 fn doctor(s: &Sandbox, args: &[&str]) -> Output {
     let mut all = vec!["doctor"];

@@ -382,15 +382,8 @@ fn usage_body(five: f64, seven: f64, models: &[(&str, f64)]) -> Vec<u8> {
 /// A logged-in sandbox whose store holds what the endpoint answered with `body` at `NOW`.
 fn endpoint_store(body: &[u8]) -> (Sandbox, mock::Mock) {
     let mock = mock::Mock::start(mock::ok(body));
-    let s = Sandbox::new();
-    let creds = String::from_utf8(fixture("credentials.json"))
-        .unwrap()
-        .replace("1795000000000", "4102444800000");
-    s.write_credentials(&creds);
-    let mut c = s.cmd(&["refresh", "--wait"]);
-    c.env_remove("CCMETER_OFFLINE")
-        .env("CCMETER_API_BASE", mock.base());
-    let out = s.run_with(c, b"");
+    let s = Sandbox::logged_in();
+    let out = s.run_with(s.online_cmd(&mock.base(), &["refresh", "--wait"], NOW), b"");
     assert_eq!(out.status.code(), Some(0), "refresh: {}", stdout(&out));
     assert_eq!(mock.count(), 1);
     (s, mock)

@@ -11,22 +11,12 @@ use std::process::Command;
 use common::{NOW, Sandbox, fixture, one_line};
 use mock::{Mock, ok};
 
-fn online(mock: &Mock) -> Sandbox {
-    let s = Sandbox::new();
-    let creds = String::from_utf8(fixture("credentials.json"))
-        .unwrap()
-        .replace("1795000000000", "4102444800000");
-    s.write_credentials(&creds);
-    let _ = mock;
-    s
+fn online(_mock: &Mock) -> Sandbox {
+    Sandbox::logged_in()
 }
 
 fn cmd(s: &Sandbox, mock: &Mock, args: &[&str], now: i64) -> Command {
-    let mut c = s.cmd(args);
-    c.env_remove("CCMETER_OFFLINE")
-        .env("CCMETER_API_BASE", mock.base())
-        .env("CCMETER_NOW", now.to_string());
-    c
+    s.online_cmd(&mock.base(), args, now)
 }
 
 fn refresh(s: &Sandbox, mock: &Mock, now: i64) {

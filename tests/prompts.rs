@@ -270,11 +270,7 @@ fn offline_flag_keeps_a_due_refresh_off_the_network() {
     // it may start must honour it too.
     let mock = Mock::start(mock::ok(&fixture("usage-flat.json")));
     let s = seeded();
-    s.write_credentials(
-        &String::from_utf8(fixture("credentials.json"))
-            .unwrap()
-            .replace("1795000000000", "4102444800000"),
-    );
+    s.write_credentials(&common::valid_credentials());
     let mut c = s.cmd(&["--offline", "--color", "never"]);
     c.env_remove("CCMETER_OFFLINE")
         .env("CCMETER_API_BASE", mock.base())

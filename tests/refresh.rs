@@ -11,24 +11,13 @@ use std::time::{Duration, Instant};
 use common::{NOW, SAMPLE_TOKEN, Sandbox, contains, fixture, one_line, stdout};
 use mock::{Mock, Reply, ok, status};
 
-/// A sandbox logged in with the sample credentials, pointed at `mock`, network on.
-fn online(mock: &Mock) -> Sandbox {
-    let s = Sandbox::new();
-    // The sample expires at 2026-11-18T11:06:40Z; these tests run later clocks too.
-    let creds = String::from_utf8(fixture("credentials.json"))
-        .unwrap()
-        .replace("1795000000000", "4102444800000");
-    s.write_credentials(&creds);
-    let _ = mock;
-    s
+/// A sandbox logged in with the sample credentials (the mock is pointed at per command).
+fn online(_mock: &Mock) -> Sandbox {
+    Sandbox::logged_in()
 }
 
 fn cmd(s: &Sandbox, mock: &Mock, args: &[&str], now: i64) -> std::process::Command {
-    let mut c = s.cmd(args);
-    c.env_remove("CCMETER_OFFLINE")
-        .env("CCMETER_API_BASE", mock.base())
-        .env("CCMETER_NOW", now.to_string());
-    c
+    s.online_cmd(&mock.base(), args, now)
 }
 
 fn refresh_wait(s: &Sandbox, mock: &Mock, now: i64) -> Output {

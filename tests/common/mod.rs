@@ -18,7 +18,31 @@ pub struct Sandbox {
     pub cache: PathBuf,
 }
 
+/// The sample credentials with an expiry far in the future (the sample's own, 2026-11-18T11:06:40Z,
+/// is before some tests' clocks).
+pub fn valid_credentials() -> String {
+    String::from_utf8(fixture("credentials.json"))
+        .unwrap()
+        .replace("1795000000000", "4102444800000")
+}
+
 impl Sandbox {
+    /// A sandbox logged in with the sample credentials.
+    pub fn logged_in() -> Sandbox {
+        let s = Sandbox::new();
+        s.write_credentials(&valid_credentials());
+        s
+    }
+
+    /// `cmd` with the network on, the endpoint at `base` (a loopback mock), the clock at `now`.
+    pub fn online_cmd(&self, base: &str, args: &[&str], now: i64) -> Command {
+        let mut c = self.cmd(args);
+        c.env_remove("CCMETER_OFFLINE")
+            .env("CCMETER_API_BASE", base)
+            .env("CCMETER_NOW", now.to_string());
+        c
+    }
+
     pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         let home = dir.path().join("home");
