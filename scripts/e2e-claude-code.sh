@@ -278,7 +278,8 @@ show_pane "hooks" all
 ((ok)) || fail "Claude Code did not show the hook's systemMessage ($warning)"
 shown="$(count_lines "$warning")"
 ((shown == 1)) || fail "the hook's message appears on $shown lines, expected 1 (not de-duplicated?)"
-pane all | grep -F -- "$warning" | grep -qF "ccmeter: $warning, resets in " \
+# The pace projection (issue #12) may join the threshold warning: "…at 86%: at this pace full in 30m, …".
+pane all | grep -F -- "$warning" | grep -qE "ccmeter: $warning(: at this pace full in [0-9hm]+)?, resets in " \
     || fail "the message is not ccmeter's systemMessage text"
 if pane all | grep -inE "error|invalid|failed" >&2; then
     fail "Claude Code reported a problem (above)"
@@ -287,7 +288,7 @@ fi
 # from UserPromptSubmit and no other hook attachment. (Claude Code 2.1.197 records a failing hook
 # as hook_non_blocking_error, and stdout it could not parse as JSON as hook_success holding the
 # raw text, which the pane does not show at all.)
-python3 - "$home/.claude/projects" "ccmeter: $warning, resets in " <<'EOF' || fail "the transcript disagrees (above)"
+python3 - "$home/.claude/projects" "ccmeter: $warning" <<'EOF' || fail "the transcript disagrees (above)"
 import glob, json, os, sys
 files = glob.glob(os.path.join(sys.argv[1], "*", "*.jsonl"))
 path = max(files, key=os.path.getmtime)

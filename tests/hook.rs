@@ -597,6 +597,17 @@ fn a_rate_limit_is_said_again_on_the_next_prompt_because_claude_code_drops_stop_
     );
     // Once.
     assert_eq!(hook_tz(&s, "UTC", &prompt), "");
+    // A threshold crossed at the same time is not said twice for the same window (the e2e run
+    // showed "5-hour limit reached …; 5-hour limit at 100% …"), but other windows still are.
+    let (s, _mock) = endpoint_store(&usage_body(100.0, 96.0, &[]));
+    let _ = hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
+    assert_eq!(
+        hook_tz(&s, "UTC", &prompt),
+        message(
+            "5-hour limit reached, resets in 42m (09:35); 7-day limit at 96%: at this pace full in 4h52m, resets in 2d"
+        )
+    );
+    assert_eq!(hook_tz(&s, "UTC", &prompt), "");
     // After the window has reset it is no longer news.
     let _ = hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
     let mut c = s.cmd(&["hook"]);

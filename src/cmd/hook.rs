@@ -497,7 +497,15 @@ fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String>
         Some(rl) if now < rl.until => rate_limit_warnings(&report, local_offset(now)),
         _ => Vec::new(),
     };
-    found.extend(warnings(&report, &config.warn_at, &mut announced));
+    // Crossed thresholds are still recorded, but a window the rate-limit news already names is
+    // not said twice in one message.
+    let label = |w: &Warning| {
+        let text = w.text.strip_prefix("rate-limited; ").unwrap_or(&w.text);
+        text.split(" limit").next().unwrap_or_default().to_string()
+    };
+    let named: Vec<String> = found.iter().map(label).collect();
+    let crossed = warnings(&report, &config.warn_at, &mut announced);
+    found.extend(crossed.into_iter().filter(|w| !named.contains(&label(w))));
     let msg = message(&found, &report);
     // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
     if msg.is_some() || pending.is_some() {
