@@ -15,6 +15,8 @@
 //! idempotent). Each record carries a 24-bit check over its bytes; the tail after the last good
 //! record is cut off before the next append.
 //!
+//! Scans read it whole only when its summary ([`super::index`]) is missing or stale.
+//!
 //! What it does not do: lock (only the refresh worker writes it, under its single-flight lock)
 //! or fsync appends (a lost append is a re-read, never a wrong total). The log is compacted (live
 //! records rewritten atomically) when at least half of it is dead.
@@ -26,7 +28,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"ccmscan\x01";
-const HEADER: usize = 32;
+pub const HEADER: usize = 32;
 pub const MSG_LEN: usize = 32;
 const MARK_LEN: usize = 64;
 const ANCHOR_LEN: usize = 32;
@@ -171,6 +173,21 @@ fn encode_msg(key: u64, m: &Msg) -> [u8; MSG_LEN] {
     r
 }
 
+fn msg_fields(rec: &[u8]) -> Msg {
+    Msg {
+        time: u32_at(rec, 4),
+        input: u32_at(rec, 16),
+        output: u32_at(rec, 20),
+        creation: u32_at(rec, 24),
+        read: u32_at(rec, 28),
+    }
+}
+
+/// One message record back to its key and usage, if it is a sound one.
+pub fn decode_msg(rec: &[u8; MSG_LEN]) -> Option<(u64, Msg)> {
+    (rec[0] == b'M' && sealed(rec)).then(|| (u64_at(rec, 8), msg_fields(rec)))
+}
+
 fn encode_mark(path: u64, m: &Mark) -> [u8; MARK_LEN] {
     let mut r = [0u8; MARK_LEN];
     r[0] = b'F';
@@ -197,6 +214,9 @@ pub struct Loaded {
     pub anchor: Option<i64>,
     pub messages: KeyMap<Msg>,
     pub marks: KeyMap<Mark>,
+    /// Every message record's key and offset, in log order (the last one per key is the one
+    /// that holds its merged usage).
+    pub offsets: Vec<(u64, u64)>,
     /// Records in the good prefix (superseded ones included): with the live count, how much
     /// of the log is dead.
     pub records: usize,
@@ -229,6 +249,7 @@ pub fn load(path: &Path) -> Loaded {
     }
     let mut at = HEADER;
     loaded.messages.reserve((bytes.len() - HEADER) / MSG_LEN);
+    loaded.offsets.reserve((bytes.len() - HEADER) / MSG_LEN);
     while at < bytes.len() {
         let len = match bytes[at] {
             b'M' => MSG_LEN,
@@ -245,13 +266,8 @@ pub fn load(path: &Path) -> Loaded {
         match rec[0] {
             b'M' => {
                 let key = u64_at(rec, 8);
-                let m = Msg {
-                    time: u32_at(rec, 4),
-                    input: u32_at(rec, 16),
-                    output: u32_at(rec, 20),
-                    creation: u32_at(rec, 24),
-                    read: u32_at(rec, 28),
-                };
+                let m = msg_fields(rec);
+                loaded.offsets.push((key, at as u64));
                 loaded
                     .messages
                     .entry(key)
@@ -288,10 +304,16 @@ pub struct Appender {
     /// Where each key's pending `M` record sits in `buf`: a message streamed as many lines
     /// between two checkpoints is written once.
     pending: KeyMap<usize>,
+    /// Where the next flush lands in the log.
+    end: u64,
+    /// Key -> offset of the latest message record this run wrote.
+    pub written: KeyMap<u64>,
     /// Records appended by this run.
     pub appended: usize,
     /// Checkpoints written by this run.
     pub flushes: usize,
+    /// A checkpoint could not be written: what is in memory is ahead of the log.
+    pub failed: bool,
 }
 
 impl Appender {
@@ -303,8 +325,11 @@ impl Appender {
             file_len: loaded.file_len,
             buf: Vec::new(),
             pending: KeyMap::default(),
+            end: loaded.good_len.max(HEADER as u64),
+            written: KeyMap::default(),
             appended: 0,
             flushes: 0,
+            failed: false,
         }
     }
 
@@ -333,8 +358,19 @@ impl Appender {
         self.buf.is_empty()
     }
 
+    /// Where the log ends after what this run appended.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
     /// Appends what is buffered: one checkpoint.
     pub fn flush(&mut self) -> io::Result<()> {
+        let done = self.append();
+        self.failed |= done.is_err();
+        done
+    }
+
+    fn append(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -343,6 +379,10 @@ impl Appender {
         }
         let file = self.file.as_mut().expect("opened above");
         file.write_all(&self.buf)?;
+        for (&key, &at) in &self.pending {
+            self.written.insert(key, self.end + at as u64);
+        }
+        self.end += self.buf.len() as u64;
         self.buf.clear();
         self.pending.clear();
         self.flushes += 1;
@@ -377,25 +417,29 @@ impl Appender {
 }
 
 /// Writes a fresh log holding only `anchor`, `messages` and `marks` (compaction), atomically.
+/// Returns each message's key and offset in the new log.
 pub fn rewrite<'a>(
     path: &Path,
     anchor: Option<i64>,
     messages: impl Iterator<Item = (u64, &'a Msg)>,
     marks: impl Iterator<Item = (u64, &'a Mark)>,
-) -> io::Result<()> {
+) -> io::Result<Vec<(u64, u64)>> {
     let mut buf = Vec::with_capacity(1 << 16);
+    let mut offsets = Vec::new();
     buf.extend_from_slice(&header());
     if let Some(a) = anchor {
         buf.extend_from_slice(&encode_anchor(a));
     }
     for (k, m) in messages {
+        offsets.push((k, buf.len() as u64));
         buf.extend_from_slice(&encode_msg(k, m));
     }
     for (p, m) in marks {
         buf.extend_from_slice(&encode_mark(p, m));
     }
     crate::store::ensure_dir(path.parent().unwrap_or(Path::new(".")))?;
-    crate::store::write_atomic(path, &buf)
+    crate::store::write_atomic(path, &buf)?;
+    Ok(offsets)
 }
 
 /// Removes a state file (a legacy one) without following a link.

@@ -15,13 +15,20 @@
 //! plan sizes, or see usage from other machines (which is why calibration can drift; see below).
 //!
 //! ## Cost (issue #15)
-//! A scan with nothing new `stat`s every transcript, reads the log and writes nothing. A scan
-//! after an append reads the appended bytes and appends their records and marks: cost follows
-//! the new bytes, not the size of the state. The log is rewritten only when at least half of it
-//! is dead (superseded or expired records), so that cost is amortised over as many appends.
+//! The log is the truth, but a scan does not load it: it works from its summary ([`index`],
+//! `store.sidecar("scan.idx")`: file marks, the sorted de-dup keys with their records' offsets,
+//! the sorted timeline from the block chain's anchor on). A scan with nothing new reads the
+//! summary, `stat`s every transcript and writes nothing. A scan after an append reads the
+//! appended bytes, looks each message up in the summary (binary search, one `pread` of its
+//! record when it was seen before), appends records and marks to the log and rewrites the
+//! summary (a few MB at the heaviest, ~24 bytes a kept message; measured in the bench). The log
+//! is loaded in full only when the summary is missing or does not describe it, and when at
+//! least half of the log is dead (superseded or expired records) and it is compacted, so that
+//! cost is amortised over as many appends.
 //! Progress is saved at every file end and every [`CHECKPOINT_BYTES`] inside a big file, so a
 //! worker stopped at any point (its watchdog stops it after 15 s) leaves a state the next run
-//! continues from.
+//! continues from. Lines longer than 64 kB that do not mention usage (pasted images, big tool
+//! results) are streamed past, not held.
 //!
 //! ## Decisions
 //! - **Token weighting** (the same for calibration and estimate, so their ratio means something):
@@ -61,18 +68,20 @@
 //!   finished (de-duplication makes that count once). A torn, corrupt or foreign state file is
 //!   read up to its last good record, never an error.
 
+mod index;
 mod log;
 mod scan;
 
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::{self, Store};
 use crate::usage::{Snapshot, Source, Used, Window};
+use index::{Index, LogId};
 use log::{Appender, KeyMap, Mark, Msg};
 
 const HOUR: i64 = 3600;
@@ -165,54 +174,264 @@ fn update_with(
     now: i64,
     tuning: &Tuning,
 ) -> io::Result<(Snapshot, ScanStats)> {
-    let log_path = store.sidecar("scan.log");
-    let loaded = log::load(&log_path);
-    let mut out = Appender::new(log_path.clone(), &loaded);
-    let records = loaded.records;
+    let paths = Paths {
+        log: store.sidecar("scan.log"),
+        index: store.sidecar("scan.idx"),
+        projects: config_dir.join("projects"),
+    };
+    let index = Index::load(&paths.index);
+    // A summary of a later `now` cannot answer for this one (a clock set back); it is still
+    // the log's, so it is neither used nor replaced.
+    let current = index.as_ref().is_some_and(|i| i.as_of > now);
+    let found = match index.filter(|i| i.as_of <= now) {
+        Some(index) => quick(&paths, index, now, tuning)?,
+        None => Quick::Full(None),
+    };
+    let (timeline, anchor, stats) = match found {
+        Quick::Done(done) => done,
+        Quick::Full(settle) => full(&paths, now, tuning, current, settle)?,
+    };
+    let mut calibrations = Calibrations::load(store, now);
+    if let Some(auth) = authoritative
+        && calibrations.calibrate(auth, &timeline, anchor, now)
+    {
+        calibrations.save(store)?;
+    }
+    let snapshot = estimate(&timeline, anchor, &calibrations, now);
+    Ok((snapshot, stats))
+}
+
+struct Paths {
+    log: PathBuf,
+    index: PathBuf,
+    projects: PathBuf,
+}
+
+type Scanned = (Vec<(i64, u64)>, Option<i64>, ScanStats);
+
+fn interrupted(_: scan::Interrupted) -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "scan cut short")
+}
+
+enum Quick {
+    Done(Scanned),
+    /// Load the log in full; with what this run already found when it appended to the log
+    /// (then the log is to be settled even if the full scan finds nothing more).
+    Full(Option<ScanStats>),
+}
+
+/// The scan from the summary, without loading the log. Falls back to a full load when the
+/// summary does not describe the log, a lookup finds the log not as described, or the log is
+/// due for compaction (whatever was appended by then stays valid: merging is idempotent).
+fn quick(paths: &Paths, mut index: Index, now: i64, tuning: &Tuning) -> io::Result<Quick> {
+    let Ok(log_file) = log::open_state(&paths.log) else {
+        return Ok(Quick::Full(None));
+    };
+    if log_file.metadata().ok().map(|m| LogId::of_meta(&m)) != Some(index.log) {
+        return Ok(Quick::Full(None));
+    }
+    let loaded = log::Loaded {
+        good_len: index.log.len,
+        file_len: index.log.len,
+        ..log::Loaded::default()
+    };
+    let mut out = Appender::new(paths.log.clone(), &loaded);
     let mut state = State {
-        anchor: loaded.anchor,
-        messages: loaded.messages,
-        marks: loaded.marks,
+        anchor: index.anchor,
+        marks: std::mem::take(&mut index.marks),
+        base: Some(Base {
+            index,
+            log: log_file,
+            before: KeyMap::default(),
+            broken: false,
+        }),
+        ..State::default()
     };
     let mut stats = ScanStats::default();
     let seen = scan::scan(
         &mut state,
         &mut out,
-        &config_dir.join("projects"),
+        &paths.projects,
         now,
         tuning,
         &mut stats,
     )
-    .map_err(|scan::Interrupted| io::Error::new(io::ErrorKind::Interrupted, "scan cut short"))?;
-    let mut timeline = state.timeline();
-    if out.flushes > 0 || !out.is_empty() {
-        // Something new was written: the moment to move the anchor and, when enough of the
-        // log is dead, to compact it. A scan with nothing new writes nothing.
-        if state.settle(
-            &timeline,
-            records + out.appended,
-            &seen,
-            now,
-            tuning,
-            &mut out,
-        )? {
-            log::rewrite(
-                &log_path,
-                state.anchor,
-                state.messages.iter().map(|(k, m)| (*k, m)),
-                state.marks.iter().map(|(k, m)| (*k, m)),
-            )?;
-            timeline = state.timeline();
+    .map_err(interrupted)?;
+    let Some(base) = state.base.take() else {
+        return Ok(Quick::Full(None));
+    };
+    let wrote = out.flushes > 0 || !out.is_empty();
+    if base.broken {
+        out.flush()?;
+        return Ok(Quick::Full(wrote.then_some(stats)));
+    }
+    if !wrote {
+        // Nothing new: nothing is written, and the summary's timeline is the answer.
+        return Ok(Quick::Done((base.index.timeline, base.index.anchor, stats)));
+    }
+    // What this run changed in the timeline: each touched message's old weight out, its new in.
+    let mut removed: Vec<(i64, u64)> = Vec::new();
+    let mut added: Vec<(i64, u64)> = Vec::new();
+    for (k, m) in &state.messages {
+        let old = base.before.get(k);
+        if old != Some(m) {
+            removed.extend(old.map(|o| (i64::from(o.time), o.tenths())));
+            added.push((i64::from(m.time), m.tenths()));
         }
     }
-    let mut calibrations = Calibrations::load(store, now);
-    if let Some(auth) = authoritative
-        && calibrations.calibrate(auth, &timeline, state.anchor, now)
+    removed.sort_unstable();
+    added.sort_unstable();
+    let timeline = index::apply(&base.index.timeline, &removed, &added);
+    let records = base.index.records as usize + out.appended;
+    let live_marks = state.marks.keys().filter(|k| seen.contains(k)).count();
+    let Some(anchor) = plan(&timeline, state.anchor, records, live_marks, now, tuning) else {
+        out.flush()?;
+        return Ok(Quick::Full(Some(stats)));
+    };
+    if anchor != state.anchor
+        && let Some(a) = anchor
     {
-        calibrations.save(store)?;
+        state.anchor = anchor;
+        out.anchor(a);
     }
-    let snapshot = estimate(&timeline, state.anchor, &calibrations, now);
-    Ok((snapshot, stats))
+    out.flush()?;
+    let mut keys = base.index.keys();
+    keys.extend(out.written.iter().map(|(k, o)| (*k, *o)));
+    let keys = latest_per_key(keys);
+    let records = base.index.records as usize + out.appended;
+    write_index(paths, &out, &state, records, &keys, &timeline, now);
+    Ok(Quick::Done((timeline, state.anchor, stats)))
+}
+
+/// The scan from the whole log, as it was before the summary existed, which it then writes.
+/// `keep_index`: a summary of a later `now` exists and describes the log; leave it be.
+/// `earlier`: what a run from the summary found and appended before handing over.
+fn full(
+    paths: &Paths,
+    now: i64,
+    tuning: &Tuning,
+    keep_index: bool,
+    earlier: Option<ScanStats>,
+) -> io::Result<Scanned> {
+    let loaded = log::load(&paths.log);
+    let mut out = Appender::new(paths.log.clone(), &loaded);
+    let loaded_records = loaded.records;
+    let clean = loaded.good_len >= log::HEADER as u64 && loaded.good_len == loaded.file_len;
+    let mut state = State {
+        anchor: loaded.anchor,
+        messages: loaded.messages,
+        marks: loaded.marks,
+        base: None,
+    };
+    let mut stats = earlier.unwrap_or_default();
+    let seen = scan::scan(
+        &mut state,
+        &mut out,
+        &paths.projects,
+        now,
+        tuning,
+        &mut stats,
+    )
+    .map_err(interrupted)?;
+    let mut timeline = state.timeline();
+    let wrote = earlier.is_some() || out.flushes > 0 || !out.is_empty();
+    if !wrote && (keep_index || !clean) {
+        return Ok((timeline, state.anchor, stats));
+    }
+    let mut offsets = loaded.offsets;
+    let records = loaded_records + out.appended;
+    // Something new was written: the moment to move the anchor and, when enough of the log
+    // is dead, to compact it. A scan with nothing new writes nothing to the log.
+    if wrote && state.settle(&timeline, records, &seen, now, tuning, &mut out)? {
+        offsets = log::rewrite(
+            &paths.log,
+            state.anchor,
+            state.messages.iter().map(|(k, m)| (*k, m)),
+            state.marks.iter().map(|(k, m)| (*k, m)),
+        )?;
+        let records = usize::from(state.anchor.is_some()) + offsets.len() + state.marks.len();
+        timeline = state.timeline();
+        if let Some(id) = LogId::of(&paths.log) {
+            let keys = latest_per_key(offsets);
+            write_summary(paths, id, &state, records, &keys, &timeline, now);
+        }
+        return Ok((timeline, state.anchor, stats));
+    }
+    // `settle` may have queued an anchor record.
+    let records = loaded_records + out.appended;
+    offsets.extend(out.written.iter().map(|(k, o)| (*k, *o)));
+    let keys = latest_per_key(offsets);
+    write_index(paths, &out, &state, records, &keys, &timeline, now);
+    Ok((timeline, state.anchor, stats))
+}
+
+/// One `(key, offset)` per key, the last given for it, sorted by key.
+fn latest_per_key(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    // Stable: of a key's entries, the last stays last.
+    v.sort_by_key(|(k, _)| *k);
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for e in v {
+        match out.last_mut() {
+            Some(last) if last.0 == e.0 => *last = e,
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+/// Writes the summary of what this run left in the log, if the log is exactly that: every
+/// checkpoint written and nothing after it.
+fn write_index(
+    paths: &Paths,
+    out: &Appender,
+    state: &State,
+    records: usize,
+    keys: &[(u64, u64)],
+    timeline: &[(i64, u64)],
+    now: i64,
+) {
+    if out.failed || !out.is_empty() {
+        return;
+    }
+    match LogId::of(&paths.log) {
+        Some(id) if id.len == out.end() => {
+            write_summary(paths, id, state, records, keys, timeline, now)
+        }
+        _ => {}
+    }
+}
+
+fn write_summary(
+    paths: &Paths,
+    log: LogId,
+    state: &State,
+    records: usize,
+    keys: &[(u64, u64)],
+    timeline: &[(i64, u64)],
+    now: i64,
+) {
+    let summary = index::Summary {
+        log,
+        as_of: now,
+        anchor: state.anchor,
+        records: records as u64,
+        marks: &state.marks,
+        keys,
+        timeline,
+    };
+    // Failing to write it costs the next scan a full load, nothing else.
+    let _ = index::write(&paths.index, &summary);
+}
+
+/// A summary to look messages up in, and what this run found there.
+#[derive(Debug)]
+struct Base {
+    index: Index,
+    log: std::fs::File,
+    /// Touched messages' usage as the log had it.
+    before: KeyMap<Msg>,
+    /// A lookup did not find the record the summary promised.
+    broken: bool,
 }
 
 /// The scan state in memory: what the log says plus what this run added.
@@ -220,16 +439,30 @@ fn update_with(
 struct State {
     /// A block start the 5-hour chain is computed from; `None` before the first scan ends.
     anchor: Option<i64>,
-    /// De-dup key hash -> the message's usage.
+    /// De-dup key hash -> the message's usage: all of them after a full load, only those this
+    /// run touched when working from the summary (`base`).
     messages: KeyMap<Msg>,
     /// Path hash (relative to `projects/`) -> how far it was read.
     marks: KeyMap<Mark>,
+    base: Option<Base>,
 }
 
 impl State {
     /// Folds one message line in, queueing a record when it taught us something.
     fn add(&mut self, key: u64, m: Msg, now: i64, out: &mut Appender, stats: &mut ScanStats) {
         let t = i64::from(m.time);
+        if let Some(base) = &mut self.base
+            && !self.messages.contains_key(&key)
+            && let Some(offset) = base.index.offset(key)
+        {
+            match index::read_msg(&base.log, offset, key) {
+                Some(old) => {
+                    base.before.insert(key, old);
+                    self.messages.insert(key, old);
+                }
+                None => base.broken = true,
+            }
+        }
         match self.messages.get_mut(&key) {
             Some(old) => {
                 if old.merge(&m) {
@@ -272,23 +505,14 @@ impl State {
         tuning: &Tuning,
         out: &mut Appender,
     ) -> io::Result<bool> {
-        let mut cutoff = now - HORIZON;
-        let recent = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff);
-        if recent > tuning.max_messages {
-            // No cliff: past the cap the oldest go, as if the horizon were shorter.
-            cutoff = timeline[timeline.len() - tuning.max_messages].0;
-        }
-        let anchor = chain_anchor(timeline, self.anchor, cutoff);
-        let live = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff)
-            + self.marks.keys().filter(|k| seen.contains(k)).count()
-            + 1;
-        let dead = records.saturating_sub(live);
-        if dead >= live.max(tuning.compact_min_dead) {
-            self.anchor = anchor;
+        let live_marks = self.marks.keys().filter(|k| seen.contains(k)).count();
+        let Some(anchor) = plan(timeline, self.anchor, records, live_marks, now, tuning) else {
+            let cutoff = cutoff(timeline, now, tuning);
+            self.anchor = chain_anchor(timeline, self.anchor, cutoff);
             self.messages.retain(|_, m| i64::from(m.time) >= cutoff);
             self.marks.retain(|k, _| seen.contains(k));
             return Ok(true);
-        }
+        };
         if anchor != self.anchor
             && let Some(a) = anchor
         {
@@ -298,6 +522,37 @@ impl State {
         out.flush()?;
         Ok(false)
     }
+}
+
+/// Messages before this are dropped when the log is compacted.
+fn cutoff(timeline: &[(i64, u64)], now: i64, tuning: &Tuning) -> i64 {
+    let cutoff = now - HORIZON;
+    let recent = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff);
+    if recent > tuning.max_messages {
+        // No cliff: past the cap the oldest go, as if the horizon were shorter.
+        return timeline[timeline.len() - tuning.max_messages].0;
+    }
+    cutoff
+}
+
+/// After a scan that wrote something: the chain's anchor moved up to the pruning horizon, or
+/// `None` when the log (`records` records, `live_marks` marks of files still there) is at least
+/// half dead and is to be compacted.
+fn plan(
+    timeline: &[(i64, u64)],
+    anchor: Option<i64>,
+    records: usize,
+    live_marks: usize,
+    now: i64,
+    tuning: &Tuning,
+) -> Option<Option<i64>> {
+    let cutoff = cutoff(timeline, now, tuning);
+    let live = timeline.len() - timeline.partition_point(|(t, _)| *t < cutoff) + live_marks + 1;
+    let dead = records.saturating_sub(live);
+    if dead >= live.max(tuning.compact_min_dead) {
+        return None;
+    }
+    Some(chain_anchor(timeline, anchor, cutoff))
 }
 
 /// The block chain from `anchor` (or from the first message): the last block start at or
@@ -1107,7 +1362,7 @@ mod tests {
         env.append("p2/b.jsonl", &msg("2", NOW - 90, 2, 0));
         env.update(None, NOW);
         let before = cache_files(&env);
-        assert_eq!(before.len(), 1, "only the scan log: {before:?}");
+        assert_eq!(before.len(), 2, "the scan log and its summary: {before:?}");
         std::thread::sleep(std::time::Duration::from_millis(20));
         for later in [NOW, NOW + 600, NOW + 3 * 86_400] {
             let (_, stats) = env.update(None, later);
@@ -1121,7 +1376,117 @@ mod tests {
         assert_eq!(stats.bytes_read, more.len() as u64);
         assert_eq!(tokens(snap.five_hour), Some(7));
         let after = cache_files(&env);
-        assert_eq!(after[0].1, before[0].1 + 96);
+        assert_eq!(after[1].0, "acct.scan.log");
+        assert_eq!(after[1].1, before[1].1 + 96);
+    }
+
+    /// Runs the scan from the summary, which must be usable, and a full load of the same log
+    /// (which then finds nothing new and writes nothing): both must say the same.
+    fn quick_and_full(env: &Env, now: i64, tuning: &Tuning) -> (Snapshot, ScanStats) {
+        let paths = Paths {
+            log: env.store.sidecar("scan.log"),
+            index: env.store.sidecar("scan.idx"),
+            projects: env.config.join("projects"),
+        };
+        let index = Index::load(&paths.index).expect("a summary");
+        let (tl, anchor, stats) = match quick(&paths, index, now, tuning).unwrap() {
+            Quick::Done(done) => done,
+            Quick::Full(s) => {
+                assert!(tuning.compact_min_dead == 0, "fell back to a full load");
+                full(&paths, now, tuning, false, s).unwrap()
+            }
+        };
+        let (full_tl, full_anchor, full_stats) = full(&paths, now, tuning, true, None).unwrap();
+        assert_eq!(full_stats.bytes_read, 0);
+        assert_eq!(anchor, full_anchor);
+        let from = |tl: &[(i64, u64)]| -> Vec<(i64, u64)> {
+            tl.iter()
+                .filter(|(t, _)| anchor.is_none_or(|a| *t >= a))
+                .copied()
+                .collect()
+        };
+        assert_eq!(from(&tl), from(&full_tl), "at {now}");
+        let cal = Calibrations::default();
+        let snap = estimate(&tl, anchor, &cal, now);
+        assert_eq!(snap, estimate(&full_tl, anchor, &cal, now));
+        (snap, stats)
+    }
+
+    #[test]
+    fn a_reply_longer_than_the_hold_limit_still_counts_once() {
+        let env = Env::new();
+        let long =
+            msg("1", NOW - 60, 3, 4).replace("\"hi\"", &format!("\"{}\"", "y".repeat(200_000)));
+        let blob = format!(
+            "{{\"type\":\"user\",\"data\":\"{}\"}}\n",
+            "A".repeat(300_000)
+        );
+        env.append(
+            "p1/a.jsonl",
+            &(blob.clone() + &long + &blob + &msg("2", NOW - 50, 1, 0)),
+        );
+        let (snap, stats) = env.update(None, NOW);
+        assert_eq!(stats.entries, 2);
+        assert_eq!(tokens(snap.five_hour), Some(8));
+    }
+
+    #[test]
+    fn the_summary_answers_as_the_full_log_would() {
+        let env = Env::new();
+        let start = NOW - 3 * 86_400;
+        env.append("p1/a.jsonl", &msg("old", NOW - 20 * 86_400, 100, 0));
+        env.update(None, start);
+        let mut want_week = 0;
+        for tuning in [
+            Tuning::default(),
+            Tuning {
+                compact_min_dead: 0,
+                ..Tuning::default()
+            },
+        ] {
+            for step in 0..30i64 {
+                let now = start
+                    + step * 2 * HOUR
+                    + if tuning.compact_min_dead == 0 {
+                        3 * 86_400
+                    } else {
+                        0
+                    };
+                let mut text = String::new();
+                // A new reply streamed as two lines, the first of which came in the last step.
+                text += &msg(&format!("{now}"), now - 60, 1, 1);
+                if step > 0 {
+                    text += &msg(&format!("{}", now - 2 * HOUR), now - 2 * HOUR - 60, 1, 5);
+                }
+                env.append("p1/a.jsonl", &text);
+                // Every fifth step a resumed session copies the history so far; every seventh,
+                // a message older than the horizon shows up.
+                if step % 5 == 4 {
+                    let copy = fs::read_to_string(env.file("p1/a.jsonl")).unwrap();
+                    env.append(&format!("p2/{step}.jsonl"), &copy);
+                }
+                if step % 7 == 6 {
+                    env.append(
+                        "p2/old.jsonl",
+                        &msg(&format!("o{step}"), now - 9 * 86_400, 7, 0),
+                    );
+                }
+                let (snap, stats) = quick_and_full(&env, now, &tuning);
+                assert!(stats.bytes_read >= text.len() as u64);
+                want_week = tokens(snap.seven_day).unwrap();
+                // Nothing new: the summary answers alone, and later too.
+                let (again, stats) = quick_and_full(&env, now, &tuning);
+                assert_eq!((again, stats.bytes_read), (snap, 0));
+                quick_and_full(&env, now + 3 * HOUR, &tuning);
+            }
+        }
+        assert!(want_week > 0);
+        // The summary is gone or stale: the log is loaded in full and it is written again.
+        fs::remove_file(env.store.sidecar("scan.idx")).unwrap();
+        let now = start + 3 * 86_400 + 60 * HOUR;
+        let (snap, stats) = env.update(None, now);
+        assert_eq!(stats.bytes_read, 0);
+        assert_eq!(quick_and_full(&env, now, &Tuning::default()).0, snap);
     }
 
     #[test]

@@ -184,8 +184,8 @@ impl Reader<'_> {
         let mut line = std::mem::take(&mut self.buf);
         let result = loop {
             line.clear();
-            let n = match reader.read_until(b'\n', &mut line) {
-                Ok(n) => n as u64,
+            let (n, whole) = match next_line(&mut reader, &mut line) {
+                Ok(got) => got,
                 Err(_) => break Err(ReadError::Io),
             };
             if n == 0 {
@@ -198,7 +198,21 @@ impl Reader<'_> {
             }
             self.stats.bytes_read += n;
             let complete = line.last() == Some(&b'\n');
-            if let Some((k, m)) = parse_line(&line) {
+            let parsed = match whole {
+                Kept::Held => parse_line(&line),
+                Kept::Skipped => None,
+                Kept::Refetch if complete => {
+                    // A long line that does mention usage: read it whole, once.
+                    let mut full = vec![0u8; n as usize];
+                    let file = reader.get_ref().get_ref();
+                    match read_exact_at(file, &mut full, offset) {
+                        Ok(()) => parse_line(&full),
+                        Err(_) => break Err(ReadError::Io),
+                    }
+                }
+                Kept::Refetch => None,
+            };
+            if let Some((k, m)) = parsed {
                 self.state.add(k, m, self.now, self.out, self.stats);
             }
             if !complete {
@@ -226,6 +240,91 @@ impl Reader<'_> {
         }
         result
     }
+}
+
+/// Lines longer than this are not held whole unless they mention usage: most are pasted
+/// images or big tool results (1-4 MB blobs), and holding them set the worker's peak memory.
+const HOLD_MAX: usize = 64 * 1024;
+const USAGE: &[u8] = b"\"usage\"";
+
+/// What [`next_line`] left in its buffer.
+enum Kept {
+    /// The whole line.
+    Held,
+    /// Only its last bytes: it cannot hold usage.
+    Skipped,
+    /// Only its last bytes, but it mentions usage: read it again whole.
+    Refetch,
+}
+
+/// Reads one line (up to and including its newline, or to the end of the input), holding at
+/// most [`HOLD_MAX`] bytes of it unless it mentions usage. Returns its length.
+fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<(u64, Kept)> {
+    let mut n = 0u64;
+    let mut kind = Kept::Held;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let chunk = &buf[..take];
+        match kind {
+            Kept::Held => {
+                line.extend_from_slice(chunk);
+                if line.len() > HOLD_MAX {
+                    kind = if contains(line, USAGE) {
+                        Kept::Refetch
+                    } else {
+                        Kept::Skipped
+                    };
+                    keep_tail(line);
+                }
+            }
+            Kept::Skipped => {
+                // The tail kept from before catches a mention split across two reads.
+                line.extend_from_slice(&chunk[..chunk.len().min(USAGE.len())]);
+                if contains(line, USAGE) || contains(chunk, USAGE) {
+                    kind = Kept::Refetch;
+                }
+                line.clear();
+                let from = chunk.len().saturating_sub(USAGE.len());
+                line.extend_from_slice(&chunk[from..]);
+            }
+            Kept::Refetch => {
+                line.clear();
+                let from = chunk.len().saturating_sub(USAGE.len());
+                line.extend_from_slice(&chunk[from..]);
+            }
+        }
+        reader.consume(take);
+        n += take as u64;
+        if done {
+            break;
+        }
+    }
+    Ok((n, kind))
+}
+
+/// Keeps the last few bytes of a line: enough to see its end and a mention split in two.
+fn keep_tail(line: &mut Vec<u8>) {
+    let from = line.len().saturating_sub(USAGE.len());
+    line.drain(..from);
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
 }
 
 /// Opens a transcript for reading, refusing anything but the regular file that was stat'ed.
@@ -318,7 +417,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     false
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> i64 {
+pub(super) fn mtime_ns(meta: &fs::Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -327,12 +426,57 @@ fn mtime_ns(meta: &fs::Metadata) -> i64 {
 }
 
 #[cfg(unix)]
-fn inode(meta: &fs::Metadata) -> u64 {
+pub(super) fn inode(meta: &fs::Metadata) -> u64 {
     use std::os::unix::fs::MetadataExt;
     meta.ino()
 }
 
 #[cfg(not(unix))]
-fn inode(_meta: &fs::Metadata) -> u64 {
+pub(super) fn inode(_meta: &fs::Metadata) -> u64 {
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_held_only_when_they_mention_usage() {
+        let blob = format!("{{\"data\":\"{}\"}}\n", "A".repeat(3 * HOLD_MAX));
+        // "usage" split across two reads of 1000 bytes, far past the hold limit.
+        let mut late = format!("{{\"x\":\"{}", "B".repeat(2 * HOLD_MAX + 1000 - 6 - 3));
+        late += "\"usage\":1}\n";
+        let short = "{\"usage\":2}\n";
+        let text = format!("{blob}{late}{short}{blob}");
+        let mut reader = BufReader::with_capacity(1000, text.as_bytes());
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        loop {
+            line.clear();
+            let (n, kept) = next_line(&mut reader, &mut line).unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(
+                line.capacity() <= 2 * HOLD_MAX + 2000,
+                "{}",
+                line.capacity()
+            );
+            let kind = match kept {
+                Kept::Held => "held",
+                Kept::Skipped => "skipped",
+                Kept::Refetch => "refetch",
+            };
+            got.push((n as usize, kind, line.last() == Some(&b'\n')));
+        }
+        assert_eq!(
+            got,
+            [
+                (blob.len(), "skipped", true),
+                (late.len(), "refetch", true),
+                (short.len(), "held", true),
+                (blob.len(), "skipped", true)
+            ]
+        );
+    }
 }
