@@ -9,9 +9,12 @@
 //! windows its reading had.
 //!
 //! The hot path only appends, with one `write` on an `O_APPEND` file, and decides whether to from
-//! a small [`Mark`] kept in the store entry, never by reading the file. Reads are bounded (the
-//! file's tail, at most a cap) and skip torn, corrupt and foreign lines. Trimming to
-//! [`KEEP_S`] is the background worker's job, done by an atomic rewrite.
+//! a small [`Mark`] kept in the store entry, never by reading the file. To project, it reads only
+//! the few lines the projection can use, found by bisecting the file by time
+//! ([`Tail::read_wanted`]), so a status line costs the same with eight days of history as with
+//! none. `ccmeter history` and the worker read the file's tail (at most a cap), lines in the form
+//! we write by hand and anything else with serde_json. Every read skips torn, corrupt and foreign
+//! lines. Trimming to [`KEEP_S`] is the background worker's job, done by an atomic rewrite.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -149,8 +152,8 @@ pub fn record(path: &Path, mark: &mut Option<Mark>, reading: &Snapshot) -> io::R
 }
 
 /// Opens a file in the cache dir without following a symlink and without blocking on a FIFO;
-/// anything but a regular file is refused.
-fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<File> {
+/// anything but a regular file is refused. Returns the file and its length.
+fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<(File, u64)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -158,10 +161,11 @@ fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<File>
         opts.mode(0o600);
     }
     let f = opts.open(path)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::other("history is not a regular file"));
     }
-    Ok(f)
+    Ok((f, meta.len()))
 }
 
 /// One `write` of one line with `O_APPEND`: concurrent appenders never interleave within a line,
@@ -169,8 +173,8 @@ fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<File>
 pub fn append(path: &Path, point: &Point) -> io::Result<()> {
     let mut line = serde_json::to_vec(point).map_err(io::Error::other)?;
     line.push(b'\n');
-    let mut f = open_safely(path, File::options().append(true).create(true))?;
-    if f.metadata()?.len() > MAX_APPEND_LEN {
+    let (mut f, len) = open_safely(path, File::options().append(true).create(true))?;
+    if len > MAX_APPEND_LEN {
         return Err(io::Error::other("history file too large"));
     }
     let n = f.write(&line)?;
@@ -194,12 +198,11 @@ pub struct Tail {
 impl Tail {
     /// Reads at most `cap` bytes from the end of the file. A missing file is an empty tail.
     pub fn read(path: &Path, cap: u64) -> io::Result<Tail> {
-        let mut f = match open_safely(path, File::options().read(true)) {
+        let (mut f, file_len) = match open_safely(path, File::options().read(true)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Tail::default()),
             Err(e) => return Err(e),
         };
-        let file_len = f.metadata()?.len();
         let start = file_len.saturating_sub(cap);
         f.seek(SeekFrom::Start(start))?;
         let mut bytes = Vec::with_capacity((file_len - start) as usize);
@@ -263,11 +266,396 @@ impl Tail {
         until: i64,
     ) -> impl Iterator<Item = Sample> + 'a {
         self.lines()
-            .filter(move |l| quick_time(l).is_none_or(|t| (since..=until).contains(&t)))
-            .filter_map(parse_line)
-            .filter(move |p| (since..=until).contains(&p.taken_at))
-            .filter_map(move |p| p.sample(name))
+            .filter_map(move |l| sample_in(l, name, since, until))
     }
+}
+
+/// What the projection may take from the history for one window: the first (oldest) reading
+/// of window `name` taken in `since..=until` whose reset is within [`SAME_PERIOD_S`] of
+/// `resets_at`. `from` (at least `since`) is where such a reading can begin: the window period
+/// opened then, and no reading of a period is taken before the period opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want<'a> {
+    pub name: &'a str,
+    pub since: i64,
+    pub until: i64,
+    pub resets_at: i64,
+    pub from: i64,
+}
+
+impl Want<'_> {
+    /// Whether `line` (whose [`quick_time`] is `time`) holds what is wanted.
+    fn answered_by(&self, line: &[u8], time: Option<i64>) -> bool {
+        // Most lines a search passes over are told apart by their time alone.
+        if time.is_some_and(|t| !(self.since..=self.until).contains(&t)) {
+            return false;
+        }
+        sample_in(line, self.name, self.since, self.until)
+            .is_some_and(|s| same_period(s.resets_at, Some(self.resets_at)))
+    }
+}
+
+/// Lines are appended in time order, give or take this much (an endpoint reading recorded
+/// just after a newer stdin one; a small clock correction): searches aim this far early.
+const DISORDER_S: i64 = 600;
+/// A bisection step reads this much, which holds several lines of ours.
+const PROBE: usize = 2048;
+/// Forward reads go in steps of this much; bisection stops once the span is below it.
+const CHUNK: usize = 16 * 1024;
+
+impl Tail {
+    /// The lines that answer `wants`, for the hot path: per distinct `from`, a search of the
+    /// file by time (a few 2 KiB reads), then a short forward read to the first line that
+    /// answers each want, or to a line too new to answer it (newer than `until` by more than
+    /// [`DISORDER_S`] and not in the future), or to `cap` bytes. Cost: O(log size) small reads,
+    /// whatever the file's size. The tail holds just those lines, in file order, so that
+    /// [`Tail::samples`] gives each window the reading a full read would have: every line
+    /// before a search's landing point is older than `from` (in a file in time order), and
+    /// every line it skipped fails the same test the projection applies.
+    ///
+    /// The search is only a hint: torn and foreign lines it meets are stepped over, a line out
+    /// of place (a reading taken while the clock was off) costs at most reading more, and a
+    /// probe that finds no readable time at all (a long foreign line, garbage) gives way to the
+    /// bounded backwards read of [`Tail::read_since`]. Only lines appended more than
+    /// [`DISORDER_S`] out of order, or several out of place together (the clock stepped back),
+    /// may hide a reading; the rate then comes from a younger one, or from the window start.
+    pub fn read_wanted(path: &Path, wants: &[Want], now: i64, cap: u64) -> io::Result<Tail> {
+        let wants: Vec<&Want> = wants.iter().filter(|w| w.since <= w.until).collect();
+        if wants.is_empty() {
+            return Ok(Tail::default());
+        }
+        let (mut f, len) = match open_safely(path, File::options().read(true)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Tail::default()),
+            Err(e) => return Err(e),
+        };
+        match wanted(&mut f, len, &wants, now, cap)? {
+            Some(tail) => Ok(tail),
+            None => {
+                let since = wants.iter().map(|w| w.since).min().unwrap_or(now);
+                Tail::read_since(path, since, cap)
+            }
+        }
+    }
+}
+
+/// [`Tail::read_wanted`] on an open file of `len` bytes; `None` when a search met garbage.
+fn wanted<F: ReadAt>(
+    f: &mut F,
+    len: u64,
+    wants: &[&Want],
+    now: i64,
+    cap: u64,
+) -> io::Result<Option<Tail>> {
+    let mut froms: Vec<i64> = wants.iter().map(|w| w.from).collect();
+    froms.sort_unstable();
+    froms.dedup();
+    let mut search = Search {
+        f,
+        len,
+        probes: Vec::new(),
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let mut found: Vec<(u64, Vec<u8>)> = Vec::new();
+    for from in froms {
+        let target = from.saturating_sub(DISORDER_S);
+        let Some(start) = search.seek(target)? else {
+            return Ok(None);
+        };
+        let group: Vec<&Want> = wants.iter().copied().filter(|w| w.from == from).collect();
+        let end = len.min(start.saturating_add(cap));
+        let reach = Reach { start, end, target };
+        scan(search.f, reach, &group, now, &mut found, &mut search.buf)?;
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.dedup_by_key(|(at, _)| *at);
+    let mut bytes = Vec::new();
+    for (_, line) in found {
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
+    }
+    Ok(Some(Tail {
+        bytes,
+        capped: true,
+    }))
+}
+
+/// Reads at an offset: one `pread` per read, so a probe costs one system call.
+trait ReadAt {
+    fn read_at(&mut self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
+}
+
+impl ReadAt for File {
+    fn read_at(&mut self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_at(self, buf, pos)
+        }
+        #[cfg(windows)]
+        {
+            std::os::windows::fs::FileExt::seek_read(self, buf, pos)
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            self.seek(SeekFrom::Start(pos))?;
+            self.read(buf)
+        }
+    }
+}
+
+/// Up to `n` bytes at `pos` (fewer at the end of the file) into `buf`, which is reused.
+fn read_at<F: ReadAt>(f: &mut F, pos: u64, n: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.resize(n, 0);
+    let mut filled = 0;
+    while filled < n {
+        match f.read_at(&mut buf[filled..], pos + filled as u64) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(())
+}
+
+/// Searches of one file by time, sharing their probes (each search starts from the end).
+struct Search<'f, F> {
+    f: &'f mut F,
+    len: u64,
+    probes: Vec<(u64, Probe)>,
+    /// Every read goes here.
+    buf: Vec<u8>,
+}
+
+impl<F: ReadAt> Search<'_, F> {
+    /// A line start at or before the first line taken at or after `t`, in a file in time
+    /// order, and less than a [`CHUNK`] before it: probes that gallop back from the end (what
+    /// is wanted is an hour or a day back, near the end of eight days) and then bisect. `None`
+    /// when a probe finds no readable time (the caller then reads plainly). Whatever the file
+    /// holds, the answer is a line start and the search takes O(log len) probes.
+    fn seek(&mut self, t: i64) -> io::Result<Option<u64>> {
+        // Invariant (in time order): only lines older than t start before lo, and the first
+        // line at or after t starts no later than the first readable line at or after hi.
+        let (mut lo, mut hi) = (0u64, self.len);
+        let mut back = CHUNK as u64;
+        // The forward read takes a chunk from lo, which then holds the first line at or after t.
+        while hi - lo > CHUNK as u64 * 3 / 4 {
+            let mid = match self.len.checked_sub(back) {
+                Some(p) if lo == 0 && p > 0 && p < hi => {
+                    back = back.saturating_mul(4);
+                    p
+                }
+                _ => lo + (hi - lo) / 2,
+            };
+            match self.probe(mid)? {
+                Probe::Line(at, times) if at < hi && older_than(t, times) => lo = at,
+                Probe::Line(..) | Probe::End => hi = mid,
+                Probe::Garbage => return Ok(None),
+            }
+        }
+        Ok(Some(lo))
+    }
+
+    fn probe(&mut self, mid: u64) -> io::Result<Probe> {
+        if let Some((_, p)) = self.probes.iter().find(|(at, _)| *at == mid) {
+            return Ok(*p);
+        }
+        let p = probe(self.f, mid, self.len, &mut self.buf)?;
+        self.probes.push((mid, p));
+        Ok(p)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    /// The first line with a readable time starting at or after the probe point: its offset,
+    /// and the times of up to three such lines from it on.
+    Line(u64, Times),
+    /// No line starts between the probe point and the end of the file.
+    End,
+    /// No readable time within reach.
+    Garbage,
+}
+
+/// The times of (up to) three consecutive lines.
+type Times = [Option<i64>; 3];
+
+/// Whether a search may move past the first of these lines: two of them are older than `t`.
+/// One line alone could be an outlier (a reading taken while the clock was off) that would send
+/// the search past what it looks for, or back to the start; moving back is always safe, only
+/// slower.
+fn older_than(t: i64, times: Times) -> bool {
+    times.iter().flatten().filter(|&&x| x < t).count() >= 2
+}
+
+/// The first three of `timed_lines`: the first one's offset and their times.
+fn three(mut timed: impl Iterator<Item = (usize, i64)>) -> Option<(usize, Times)> {
+    let (at, first) = timed.next()?;
+    let mut next = || timed.next().map(|(_, t)| t);
+    Some((at, [Some(first), next(), next()]))
+}
+
+/// The first lines with a readable time starting at or after `mid` (> 0), from [`PROBE`]
+/// bytes.
+fn probe<F: ReadAt>(f: &mut F, mid: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<Probe> {
+    read_at(f, mid - 1, PROBE, buf)?;
+    let block = &buf[..];
+    let reaches_end = mid - 1 + block.len() as u64 >= len;
+    let first = block.iter().position(|&b| b == b'\n').map(|nl| nl + 1);
+    Ok(
+        match three(timed_lines(block, first.unwrap_or(block.len()))) {
+            Some((at, times)) => Probe::Line(mid - 1 + at as u64, times),
+            None if reaches_end => Probe::End,
+            None => Probe::Garbage,
+        },
+    )
+}
+
+/// The lines of `block` from `start` (a line start) that have a readable time, with their
+/// offsets; the last one may be cut short by the block's end.
+fn timed_lines(block: &[u8], start: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+    let mut at = start;
+    std::iter::from_fn(move || {
+        while at < block.len() {
+            let rest = &block[at..];
+            let line = rest.split(|&b| b == b'\n').next().unwrap_or(rest);
+            let here = at;
+            at += line.len() + 1;
+            if let Some(time) = time_of(line) {
+                return Some((here, time));
+            }
+        }
+        None
+    })
+}
+
+/// The time of a line of ours, only when the bytes hold it and the source after it: a probe's
+/// block may cut a line anywhere, a line torn inside its time (the next one glued on) would
+/// read as a much older one, and another program's lines (an estimate) are not ours.
+fn time_of(line: &[u8]) -> Option<i64> {
+    let rest = line.strip_prefix(PREFIX)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let after = &rest[digits..];
+    if digits == 0
+        || !(after.starts_with(b",\"source\":\"stdin\"")
+            || after.starts_with(b",\"source\":\"oauth\""))
+    {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// Where a forward read goes: from `start` (a line start found by [`Search::seek`] for
+/// `target`) to `end`.
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    start: u64,
+    end: u64,
+    target: i64,
+}
+
+/// Reads forward through `reach` in [`CHUNK`]s, pushing the first line that answers each want
+/// (with its offset) onto `found`, until each want is answered or can no longer be.
+fn scan<F: ReadAt>(
+    f: &mut F,
+    reach: Reach,
+    wants: &[&Want],
+    now: i64,
+    found: &mut Vec<(u64, Vec<u8>)>,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut open: Vec<&Want> = wants.to_vec();
+    let (mut pos, end) = (reach.start, reach.end);
+    // Set while the rest of a line longer than a chunk is skipped.
+    let mut skipping = false;
+    while !open.is_empty() && pos < end {
+        read_at(f, pos, CHUNK.min((end - pos) as usize), buf)?;
+        let block = &buf[..];
+        if block.is_empty() {
+            break;
+        }
+        let at_end = pos + block.len() as u64 >= end;
+        // The search left up to a chunk of older lines before the target: bisect those away
+        // in memory rather than look at each.
+        let mut at = if pos == reach.start {
+            seek_in(block, reach.target)
+        } else {
+            0
+        };
+        while at < block.len() && !open.is_empty() {
+            let rest = &block[at..];
+            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], at + i + 1),
+                None if at_end => (rest, block.len()),
+                // A line cut by the chunk's end is read again from its start.
+                None if at > 0 => break,
+                // Longer than a chunk: no line of ours; skip to its end.
+                None => {
+                    skipping = true;
+                    at = block.len();
+                    break;
+                }
+            };
+            if std::mem::take(&mut skipping) {
+                at = next;
+                continue;
+            }
+            let time = quick_time(line);
+            let whole_time = time_of(line);
+            open.retain(|w| {
+                if w.answered_by(line, time) {
+                    found.push((pos + at as u64, line.to_vec()));
+                    return false;
+                }
+                // Past what could answer it (a line from the future is not: the clock may
+                // have stepped back).
+                !whole_time.is_some_and(|t| t <= now && t > w.until.saturating_add(DISORDER_S))
+            });
+            at = next;
+        }
+        if at == 0 {
+            break;
+        }
+        pos += at as u64;
+    }
+    Ok(())
+}
+
+/// [`Search::seek`] within a block that starts at a line start: the offset of a line start at
+/// or before the first line taken at or after `t`, by the same rules.
+fn seek_in(block: &[u8], t: i64) -> usize {
+    let (mut lo, mut hi) = (0, block.len());
+    while hi - lo > PROBE / 8 {
+        let mid = lo + (hi - lo) / 2;
+        let start = block[mid - 1..hi]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(hi, |nl| mid + nl);
+        match three(timed_lines(block, start)) {
+            Some((at, times)) if at < hi && older_than(t, times) => lo = at,
+            _ => hi = mid,
+        }
+    }
+    lo
+}
+
+/// One window's reading in one line, when the line is taken in `since..=until`.
+fn sample_in(line: &[u8], name: &str, since: i64, until: i64) -> Option<Sample> {
+    if quick_time(line).is_some_and(|t| !(since..=until).contains(&t)) {
+        return None;
+    }
+    if let Some(s) = scan_line(line) {
+        let (_, r) = s.windows().iter().find(|(n, _)| *n == name)?;
+        return (since..=until).contains(&s.taken_at).then_some(Sample {
+            taken_at: s.taken_at,
+            percent: r.p,
+            resets_at: r.r,
+        });
+    }
+    parse_slowly(line)
+        .filter(|p| (since..=until).contains(&p.taken_at))?
+        .sample(name)
 }
 
 /// One window's reading at one time, as the projection sees it.
@@ -301,6 +689,14 @@ fn quick_time(line: &[u8]) -> Option<i64> {
 /// A line into a point; `None` for anything that is not one of ours. A line glued onto a torn
 /// one (a write cut short, then the next append) is recovered from its last `{"taken_at":`.
 pub fn parse_line(line: &[u8]) -> Option<Point> {
+    match scan_line(line) {
+        Some(s) => Some(s.to_point()),
+        None => parse_slowly(line),
+    }
+}
+
+/// [`parse_line`] by serde_json alone: every line that is not exactly as [`append`] writes it.
+fn parse_slowly(line: &[u8]) -> Option<Point> {
     let valid = |p: Point| {
         (p.taken_at >= 0
             && p.source != Source::Estimate
@@ -317,6 +713,203 @@ pub fn parse_line(line: &[u8]) -> Option<Point> {
         return None;
     }
     valid(serde_json::from_slice::<Point>(&line[at..]).ok()?)
+}
+
+/// Windows a line may hold and still be read by [`scan_line`]; more go through serde_json.
+const SCAN_WINDOWS: usize = 8;
+
+/// A line read by [`scan_line`], borrowing its window names from it.
+struct Scanned<'a> {
+    taken_at: i64,
+    source: Source,
+    windows: [(&'a str, Reading); SCAN_WINDOWS],
+    n: usize,
+}
+
+impl<'a> Scanned<'a> {
+    fn windows(&self) -> &[(&'a str, Reading)] {
+        &self.windows[..self.n]
+    }
+
+    fn to_point(&self) -> Point {
+        Point {
+            taken_at: self.taken_at,
+            source: self.source,
+            windows: self
+                .windows()
+                .iter()
+                .map(|(n, r)| (n.to_string(), *r))
+                .collect(),
+        }
+    }
+}
+
+/// Reads a line that is exactly as [`append`] writes it (serde_json's compact form of a
+/// [`Point`]) by hand, without allocating: drawing eight days of points is then mostly this
+/// loop, not serde_json building maps and strings. `None` for anything else, which serde_json
+/// then reads as before. Only what serde_json reads to the very same values is taken here:
+/// unsigned integers, decimals of at most 15 digits without an exponent (where serde_json's
+/// own float parsing is exact, as Rust's is), names without escapes, no name twice, nothing
+/// after the closing brace. Such a line is always a valid point.
+fn scan_line(line: &[u8]) -> Option<Scanned<'_>> {
+    let mut c = Scanner { b: line, i: 0 };
+    c.lit(b"{\"taken_at\":")?;
+    let taken_at = c.int()?;
+    c.lit(b",\"source\":\"")?;
+    let source = if c.lit(b"stdin").is_some() {
+        Source::Stdin
+    } else {
+        c.lit(b"oauth")?;
+        Source::Oauth
+    };
+    c.lit(b"\",\"windows\":{")?;
+    let none = ("", Reading { p: 0.0, r: None });
+    let mut out = Scanned {
+        taken_at,
+        source,
+        windows: [none; SCAN_WINDOWS],
+        n: 0,
+    };
+    if c.lit(b"}").is_none() {
+        loop {
+            c.lit(b"\"")?;
+            let name = c.name()?;
+            c.lit(b"\":{\"p\":")?;
+            let p = c.decimal()?;
+            let r = match c.lit(b",\"r\":") {
+                Some(()) => Some(c.int()?),
+                None => None,
+            };
+            c.lit(b"}")?;
+            if out.n == SCAN_WINDOWS || out.windows().iter().any(|(n, _)| *n == name) {
+                return None;
+            }
+            out.windows[out.n] = (name, Reading { p, r });
+            out.n += 1;
+            if c.lit(b"}").is_some() {
+                break;
+            }
+            c.lit(b",")?;
+        }
+    }
+    c.lit(b"}")?;
+    (c.i == line.len()).then_some(out)
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn lit(&mut self, s: &[u8]) -> Option<()> {
+        self.b[self.i..].starts_with(s).then(|| self.i += s.len())
+    }
+
+    fn digits(&mut self) -> &'a [u8] {
+        let start = self.i;
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        &self.b[start..self.i]
+    }
+
+    /// `0` or digits without a leading zero, at most 18 of them (always an i64).
+    fn int(&mut self) -> Option<i64> {
+        let d = self.digits();
+        if d.is_empty() || d.len() > 18 || (d.len() > 1 && d[0] == b'0') {
+            return None;
+        }
+        Some(d.iter().fold(0, |n, &b| n * 10 + i64::from(b - b'0')))
+    }
+
+    /// `12`, `61.4`, `0.05`: no sign, no exponent, at most 15 digits.
+    fn decimal(&mut self) -> Option<f64> {
+        let start = self.i;
+        let whole = self.digits().len();
+        if whole == 0 || (whole > 1 && self.b[start] == b'0') {
+            return None;
+        }
+        let mut count = whole;
+        if self.lit(b".").is_some() {
+            let frac = self.digits().len();
+            if frac == 0 {
+                return None;
+            }
+            count += frac;
+        }
+        if count > 15 {
+            return None;
+        }
+        // ASCII digits and a dot: always UTF-8.
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    /// A string's contents up to its closing quote, when it has no escape or control byte.
+    fn name(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        while let Some(&b) = self.b.get(self.i) {
+            match b {
+                b'"' => return std::str::from_utf8(&self.b[start..self.i]).ok(),
+                b'\\' | 0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+        None
+    }
+}
+
+/// Every readable point of a history, held flat for drawing thousands of them: one vector per
+/// window, nothing allocated per point.
+#[derive(Debug, Default, PartialEq)]
+pub struct Series {
+    /// Each point's time, in file order.
+    pub times: Vec<i64>,
+    /// Each window seen, in order of first appearance, with its readings as (index into
+    /// `times`, reading) in file order.
+    pub windows: Vec<(String, Vec<(usize, Reading)>)>,
+    /// Lines that were not points.
+    pub bad: usize,
+}
+
+impl Series {
+    /// Every line of a tail, as [`Tail::points`] reads them.
+    pub fn of_tail(tail: &Tail) -> Series {
+        let mut s = Series::default();
+        for line in tail.lines() {
+            if let Some(p) = scan_line(line) {
+                s.push(p.taken_at, p.windows().iter().copied());
+            } else if let Some(p) = parse_slowly(line) {
+                s.push(p.taken_at, p.windows.iter().map(|(n, r)| (n.as_str(), *r)));
+            } else {
+                s.bad += 1;
+            }
+        }
+        s
+    }
+
+    #[cfg(test)]
+    pub fn of_points(points: &[Point]) -> Series {
+        let mut s = Series::default();
+        for p in points {
+            s.push(p.taken_at, p.windows.iter().map(|(n, r)| (n.as_str(), *r)));
+        }
+        s
+    }
+
+    fn push<'n>(&mut self, taken_at: i64, windows: impl Iterator<Item = (&'n str, Reading)>) {
+        let i = self.times.len();
+        self.times.push(taken_at);
+        for (name, r) in windows {
+            match self.windows.iter_mut().find(|(n, _)| n == name) {
+                Some((_, v)) => v.push((i, r)),
+                None => self.windows.push((name.to_string(), vec![(i, r)])),
+            }
+        }
+    }
 }
 
 /// What the worker's trim did.
@@ -551,5 +1144,481 @@ mod tests {
             }
         );
         assert_eq!(trim(&path, NOW).unwrap(), Trimmed::Nothing);
+    }
+
+    /// An in-memory file that counts what is read from it.
+    struct Counted {
+        bytes: Vec<u8>,
+        reads: usize,
+        read_bytes: usize,
+    }
+
+    impl Counted {
+        fn new(bytes: Vec<u8>) -> Counted {
+            Counted {
+                bytes,
+                reads: 0,
+                read_bytes: 0,
+            }
+        }
+    }
+
+    impl ReadAt for Counted {
+        fn read_at(&mut self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+            let pos = (pos as usize).min(self.bytes.len());
+            let n = buf.len().min(self.bytes.len() - pos);
+            buf[..n].copy_from_slice(&self.bytes[pos..pos + n]);
+            self.reads += 1;
+            self.read_bytes += n;
+            Ok(n)
+        }
+    }
+
+    const FIVE_H: i64 = 5 * 3600;
+    const WEEK: i64 = 7 * 86_400;
+
+    /// The resets of the 5-hour and weekly periods holding `t`: the ones holding NOW end 2 h
+    /// and 2 days after it.
+    fn resets(t: i64) -> (i64, i64) {
+        let (end5, end7) = (NOW + 2 * 3600, NOW + 2 * 86_400);
+        (
+            end5 + (t - end5).div_euclid(FIVE_H) * FIVE_H + FIVE_H,
+            end7 + (t - end7).div_euclid(WEEK) * WEEK + WEEK,
+        )
+    }
+
+    /// The line a point a minute would have at `t`, with an opus window on the endpoint's
+    /// points only.
+    fn line_at(t: i64, oauth: bool) -> String {
+        let (r5, r7) = resets(t);
+        let p5 = (t - (r5 - FIVE_H)) as f64 / 180.0;
+        let p7 = ((t - (r7 - WEEK)) / 6048) as f64;
+        if oauth {
+            format!(
+                r#"{{"taken_at":{t},"source":"oauth","windows":{{"5h":{{"p":{p5},"r":{r5}}},"7d":{{"p":{p7},"r":{r7}}},"opus":{{"p":{p7},"r":{r7}}}}}}}"#
+            )
+        } else {
+            format!(
+                r#"{{"taken_at":{t},"source":"stdin","windows":{{"5h":{{"p":{p5},"r":{r5}}},"7d":{{"p":{p7},"r":{r7}}}}}}}"#
+            )
+        }
+    }
+
+    /// `days` of a point a minute ending at `end`.
+    fn minutes(days: i64, end: i64) -> Vec<u8> {
+        let mut out = String::new();
+        for i in (0..days * 1440).rev() {
+            let t = end - i * 60;
+            out.push_str(&line_at(t, i % 15 == 0));
+            out.push('\n');
+        }
+        out.into_bytes()
+    }
+
+    /// Every line start of `bytes`, with the line's time (if readable).
+    fn line_starts(bytes: &[u8]) -> Vec<(usize, Option<i64>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for line in bytes.split(|&b| b == b'\n') {
+            if at < bytes.len() {
+                out.push((at, time_of(line).or_else(|| quick_time(line))));
+            }
+            at += line.len() + 1;
+        }
+        out
+    }
+
+    /// Checks `seek`'s promise on a file: a line start, only older lines before it, and the
+    /// first line at or after `t` within a chunk of it.
+    fn assert_lands(bytes: &[u8], t: i64) -> Counted {
+        let mut f = Counted::new(bytes.to_vec());
+        let mut search = Search {
+            f: &mut f,
+            len: bytes.len() as u64,
+            probes: Vec::new(),
+            buf: Vec::new(),
+        };
+        let lo = search.seek(t).unwrap().expect("no garbage here") as usize;
+        let starts = line_starts(bytes);
+        assert!(lo == 0 || starts.iter().any(|(at, _)| *at == lo), "{lo}");
+        for (at, time) in &starts {
+            if *at < lo {
+                assert!(
+                    time.is_none_or(|time| time < t),
+                    "{at} {time:?} before {lo}"
+                );
+            }
+        }
+        if let Some((first, _)) = starts.iter().find(|(_, time)| time.is_some_and(|x| x >= t)) {
+            assert!(*first >= lo && *first - lo < CHUNK, "{first} {lo}");
+        }
+        f
+    }
+
+    #[test]
+    fn search_lands_just_before_the_first_line_at_or_after_t_in_few_reads() {
+        let bytes = minutes(8, NOW);
+        for back in [
+            0,
+            1,
+            59,
+            60,
+            3600,
+            4200,
+            86_400,
+            87_000,
+            5 * 86_400,
+            8 * 86_400,
+            9 * 86_400,
+        ] {
+            let f = assert_lands(&bytes, NOW - back);
+            assert!(f.reads <= 16, "{back}: {} reads", f.reads);
+        }
+        assert_lands(&bytes, NOW + 1);
+        assert_lands(&bytes, i64::MIN);
+        // Eighty days instead of eight: a few more probes, not ten times the reading.
+        let big = minutes(80, NOW);
+        let f = assert_lands(&big, NOW - 86_400);
+        assert!(f.reads <= 20 && f.read_bytes <= 20 * PROBE, "{}", f.reads);
+        // Files of one line, none, and lines without a newline at the end.
+        for bytes in [
+            Vec::new(),
+            minutes(1, NOW)[..150].to_vec(),
+            b"\n\n\n".to_vec(),
+        ] {
+            for t in [NOW - 86_400, NOW, NOW + 1] {
+                let mut f = Counted::new(bytes.clone());
+                let len = bytes.len() as u64;
+                let mut search = Search {
+                    f: &mut f,
+                    len,
+                    probes: Vec::new(),
+                    buf: Vec::new(),
+                };
+                assert_eq!(search.seek(t).unwrap(), Some(0));
+            }
+        }
+        // In memory, the same promise (the block's last line is cut).
+        let block = &bytes[..CHUNK];
+        let mut starts = line_starts(block);
+        starts.last_mut().unwrap().1 = None;
+        for back in [
+            0,
+            7 * 86_400,
+            8 * 86_400 - 30 * 60,
+            8 * 86_400 - 80 * 60,
+            9 * 86_400,
+        ] {
+            let t = NOW - back;
+            let lo = seek_in(block, t);
+            assert!(starts.iter().any(|(at, _)| *at == lo), "{lo}");
+            assert!(
+                starts
+                    .iter()
+                    .all(|(at, time)| *at >= lo || time.unwrap() < t)
+            );
+            if let Some((first, _)) = starts.iter().find(|(_, x)| x.is_some_and(|x| x >= t)) {
+                assert!(*first - lo <= PROBE / 4 + 200, "{first} {lo}");
+            }
+        }
+    }
+
+    #[test]
+    fn search_steps_over_torn_and_foreign_lines_and_gives_up_on_long_garbage() {
+        let good = String::from_utf8(minutes(2, NOW)).unwrap();
+        let mut text = String::new();
+        for (i, line) in good.lines().enumerate() {
+            match i % 7 {
+                // A torn line: the next one is glued onto it.
+                3 => text.push_str(&line[..40]),
+                5 => text.push_str("not json at all\n{\"foo\":1}\n"),
+                _ => {}
+            }
+            text.push_str(line);
+            text.push('\n');
+        }
+        for back in [0, 3600, 86_400, 2 * 86_400] {
+            assert_lands(text.as_bytes(), NOW - back);
+        }
+        // Kilobytes with no line of ours: no guessing, the caller reads plainly.
+        let mut text = good.clone();
+        let middle = good[good.len() / 2..].find('\n').unwrap() + good.len() / 2 + 1;
+        text.insert_str(middle, &"x".repeat(64 * 1024));
+        let mut f = Counted::new(text.clone().into_bytes());
+        let mut search = Search {
+            f: &mut f,
+            len: text.len() as u64,
+            probes: Vec::new(),
+            buf: Vec::new(),
+        };
+        let probes: Vec<Option<u64>> = (0..48)
+            .map(|h| search.seek(NOW - h * 3600).unwrap())
+            .collect();
+        assert!(probes.contains(&None) && probes.iter().any(Option::is_some));
+    }
+
+    fn snapshot(now: i64, stamp: i64, source: Source) -> Snapshot {
+        let (r5, r7) = resets(now);
+        Snapshot {
+            five_hour: Some(Window::percent(70.0, Some(r5))),
+            seven_day: Some(Window::percent(40.0, Some(r7))),
+            scoped: vec![ScopedWindow {
+                name: "opus".into(),
+                window: Window::percent(50.0, Some(r7)),
+                is_active: false,
+            }],
+            extra: None,
+            source,
+            taken_at: stamp,
+        }
+    }
+
+    /// The projection from the lines [`Tail::read_wanted`] finds equals the one from reading
+    /// the whole file, and the first took a small part of it.
+    fn assert_same_projection(path: &Path, snap: &Snapshot, now: i64) {
+        use crate::projection::{of_snapshot, wants};
+        let wanted = Tail::read_wanted(path, &wants(snap, now), now, 512 * 1024).unwrap();
+        let all = Tail::read(path, u64::MAX).unwrap();
+        assert_eq!(
+            of_snapshot(snap, &wanted, now),
+            of_snapshot(snap, &all, now),
+            "now {now} stamp {} {:?}",
+            snap.taken_at,
+            snap.source
+        );
+    }
+
+    #[test]
+    fn wanted_lines_project_exactly_as_the_whole_file() {
+        let (_d, path) = file();
+        std::fs::write(&path, minutes(8, NOW)).unwrap();
+        for now in [
+            NOW,
+            NOW - 1800,
+            NOW - 3 * 86_400 + 7,
+            NOW - 7 * 86_400,
+            NOW + 3600,
+        ] {
+            for stamp in [now, now - 300, now - 2 * 3600, now + 60] {
+                assert_same_projection(&path, &snapshot(now, stamp, Source::Stdin), now);
+            }
+            assert_same_projection(&path, &snapshot(now, now, Source::Estimate), now);
+        }
+        // Through the real file: the answer lines, oldest first, and nothing else.
+        let snap = snapshot(NOW, NOW, Source::Stdin);
+        let tail = Tail::read_wanted(
+            &path,
+            &crate::projection::wants(&snap, NOW),
+            NOW,
+            512 * 1024,
+        )
+        .unwrap();
+        let times: Vec<i64> = tail.points().0.iter().map(|p| p.taken_at).collect();
+        // 7d and opus from a day back (an endpoint point), 5h an hour back.
+        assert_eq!(times, [NOW - 86_400, NOW - 3600]);
+    }
+
+    #[test]
+    fn wanted_lines_survive_garbage_disorder_and_the_future() {
+        let mut rng = crate::testutil::Rng(0x5eed);
+        for round in 0..16 {
+            let (_d, path) = file();
+            let mut text = String::new();
+            let mut t = NOW - 9 * 86_400;
+            let end = NOW + rng.below(86_400) as i64;
+            let mut since_outlier = 3;
+            while t < end {
+                t += 20 + rng.below(160) as i64;
+                since_outlier += 1;
+                // Appended out of order by up to DISORDER_S: jitter of half that each way.
+                let jitter = rng.below(DISORDER_S as usize) as i64 - DISORDER_S / 2;
+                let line = line_at(t + jitter, rng.below(4) == 0);
+                match rng.below(40) {
+                    0 => text.push_str(&line[..rng.below(line.len())]),
+                    1 => text.push_str("{\"taken_at\":\u{1F600}\n\n"),
+                    2 => text.push_str("{\"taken_at\":5,\"source\":\"estimate\",\"windows\":{}}\n"),
+                    // A reading taken while the clock was off, days ahead (in the future for
+                    // every `now` here) or a day behind; never two within three lines.
+                    k @ (3 | 4) if since_outlier >= 3 => {
+                        since_outlier = 0;
+                        let at = if k == 3 {
+                            end + 5 * 86_400 + t % 1000
+                        } else {
+                            t - 86_400
+                        };
+                        text.push_str(&line_at(at, true));
+                        text.push('\n');
+                    }
+                    _ => {}
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            std::fs::write(&path, &text).unwrap();
+            for _ in 0..10 {
+                let now = end - rng.below(8 * 86_400) as i64;
+                let stamp = now - rng.below(4 * 3600) as i64 + 600;
+                let source = [Source::Stdin, Source::Oauth][round % 2];
+                assert_same_projection(&path, &snapshot(now, stamp, source), now);
+            }
+        }
+    }
+
+    #[test]
+    fn wanted_lines_from_empty_huge_and_foreign_files() {
+        let (_d, path) = file();
+        let snap = snapshot(NOW, NOW, Source::Stdin);
+        let wants = crate::projection::wants(&snap, NOW);
+        let read = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            let tail = Tail::read_wanted(&path, &wants, NOW, 512 * 1024).unwrap();
+            (tail.points().0.len(), tail.bytes.len())
+        };
+        assert_eq!(read(b""), (0, 0));
+        // One huge line, with or without a newline: nothing, and no more read than the cap.
+        let huge = vec![b'7'; 3 << 20];
+        assert_eq!(read(&huge).0, 0);
+        let mut f = Counted::new(huge.clone());
+        assert_eq!(
+            wanted(
+                &mut f,
+                huge.len() as u64,
+                &wants.iter().collect::<Vec<_>>(),
+                NOW,
+                1 << 19
+            )
+            .unwrap()
+            .map(|t| t.bytes.len()),
+            None
+        );
+        let mut huge_line = huge.clone();
+        huge_line.push(b'\n');
+        assert_eq!(read(&huge_line).0, 0);
+        // A huge line, then a day of good ones: those are found (the search never lands in
+        // the huge line, as every probe that could lies in the day after it).
+        let mut mixed = huge_line.clone();
+        mixed.extend_from_slice(&minutes(1, NOW));
+        assert_same_projection(&path, &snap, NOW);
+        std::fs::write(&path, &mixed).unwrap();
+        assert_same_projection(&path, &snap, NOW);
+        // Lines of a day, then a long run of garbage: the plain read takes over.
+        let mut tailing = minutes(1, NOW - 600);
+        tailing.extend_from_slice(&vec![b'#'; 4096]);
+        tailing.push(b'\n');
+        std::fs::write(&path, &tailing).unwrap();
+        assert_same_projection(&path, &snap, NOW);
+        // Random bytes never panic.
+        let mut rng = crate::testutil::Rng(0xbad);
+        for _ in 0..200 {
+            let len = rng.below(40_000);
+            let mut bytes = rng.bytes(len);
+            for _ in 0..rng.below(50) {
+                let at = rng.below(bytes.len() + 1);
+                bytes.splice(
+                    at..at,
+                    line_at(NOW - rng.below(86_400) as i64, true).bytes(),
+                );
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = Tail::read_wanted(&path, &wants, NOW, 512 * 1024).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_hand_reader_reads_what_serde_json_reads() {
+        // What append writes is read by hand, to the same point.
+        let mut s = reading(Source::Oauth, NOW, 61.4, Some(23.0));
+        s.scoped.push(ScopedWindow {
+            name: "opus".into(),
+            window: Window::percent(100.0, None),
+            is_active: false,
+        });
+        for p in [0.0, 0.5, 61.4, 99.99, 104.0, 1.0 / 3.0, 12345.678] {
+            s.five_hour.as_mut().unwrap().used = Used::Percent(p);
+            let point = Point::of(&s).unwrap();
+            let line = serde_json::to_vec(&point).unwrap();
+            let scanned = scan_line(&line).map(|s| s.to_point());
+            // 1/3 has 16 digits: serde_json's own reading is not exact there, so it reads it.
+            if p == 1.0 / 3.0 {
+                assert_eq!(scanned, None);
+            } else {
+                assert_eq!(scanned.as_ref(), Some(&point), "{p}");
+            }
+            assert_eq!(parse_line(&line), Some(point));
+        }
+        // Anything unusual goes to serde_json, which decides as before.
+        for line in [
+            r#"{"taken_at":1,"source":"oauth","windows":{}}"#,
+            r#"{"taken_at":01,"source":"oauth","windows":{}}"#,
+            r#"{"taken_at":1,"source":"estimate","windows":{}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1e2,"r":5}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":-1,"r":5}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1,"r":null}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1},"5h":{"p":2}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1.}}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1}}} "#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"5h":{"p":1}}}x"#,
+            r#"{"taken_at":1, "source":"stdin","windows":{}}"#,
+            r#"{"taken_at":99999999999999999999,"source":"stdin","windows":{}}"#,
+            r#"{"taken_at":1,"source":"stdin","windows":{"a":{"p":1},"b":{"p":1},"c":{"p":1},"d":{"p":1},"e":{"p":1},"f":{"p":1},"g":{"p":1},"h":{"p":1},"i":{"p":1}}}"#,
+        ] {
+            let scanned = scan_line(line.as_bytes()).map(|s| s.to_point());
+            if let Some(p) = &scanned {
+                assert_eq!(Some(p), parse_slowly(line.as_bytes()).as_ref(), "{line}");
+            }
+            assert_eq!(
+                parse_line(line.as_bytes()),
+                scanned.or_else(|| parse_slowly(line.as_bytes())),
+                "{line}"
+            );
+        }
+        assert!(scan_line(br#"{"taken_at":1,"source":"oauth","windows":{}}"#).is_some());
+        assert!(
+            scan_line(br#"{"taken_at":1,"source":"stdin","windows":{"5\u0068":{"p":1}}}"#)
+                .is_none()
+        );
+        // Whatever the hand reader takes, serde_json reads the same.
+        let mut rng = crate::testutil::Rng(0x5ca9);
+        let base = minutes(1, NOW);
+        for _ in 0..20_000 {
+            let at = rng.below(base.len() - 400);
+            let start = at + base[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+            let line = rng.mutate(&base[start..start + 200]);
+            let line = line.split(|&b| b == b'\n').next().unwrap();
+            if let Some(s) = scan_line(line) {
+                assert_eq!(Some(s.to_point()), parse_slowly(line), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn series_holds_what_points_hold() {
+        let (_d, path) = file();
+        let mut text = minutes(1, NOW);
+        text.extend_from_slice(
+            b"garbage\n{\"taken_at\":3,\"source\":\"oauth\",\"windows\":{\"5h\":{\"p\":1e1}}}\n",
+        );
+        std::fs::write(&path, &text).unwrap();
+        let tail = Tail::read(&path, MAX_READ).unwrap();
+        let (points, bad) = tail.points();
+        let series = Series::of_tail(&tail);
+        assert_eq!(bad, 1);
+        assert_eq!(
+            series,
+            Series {
+                bad,
+                ..Series::of_points(&points)
+            }
+        );
+        assert_eq!(series.times.len(), 1441);
+        assert_eq!(
+            series
+                .windows
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["5h", "7d", "opus"]
+        );
     }
 }

@@ -34,6 +34,29 @@ pub fn of_snapshot(snap: &Snapshot, tail: &Tail, now: i64) -> Projections {
         .collect()
 }
 
+/// What [`of_snapshot`] can use from the history, per window: the oldest reading that
+/// [`project`] would take as its anchor lies in the returned bounds, so the hot path reads only
+/// the lines that answer these ([`Tail::read_wanted`]) instead of a day of them.
+pub fn wants(snap: &Snapshot, now: i64) -> Vec<history::Want<'_>> {
+    history::named_windows(snap)
+        .filter_map(|(name, w)| {
+            let kind = Kind::of(name);
+            let stamp = snap.stamp_of(w);
+            let resets_at = w.resets_at?;
+            let since = now.saturating_sub(kind.lookback());
+            let opened = resets_at.saturating_sub(kind.length() + history::SAME_PERIOD_S);
+            (stamp.source != Source::Estimate && resets_at > now).then_some(history::Want {
+                name,
+                since,
+                until: now.min(stamp.taken_at.saturating_sub(kind.min_span())),
+                resets_at,
+                // A reading of this period is taken once the period has opened.
+                from: since.max(opened),
+            })
+        })
+        .collect()
+}
+
 /// The two kinds of window, which differ in length and in how far back a rate may look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::cli::{Config, Output};
-use crate::history::{self, Point, Tail};
+use crate::history::{self, Point, Series, Tail};
 use crate::input::Input;
 use crate::render::{self, Style};
 
@@ -23,8 +23,8 @@ const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 pub fn run(config: &Config, days: Option<u32>) -> i32 {
     let now = crate::now();
     let path = config.store.sidecar(history::FILE);
-    let points = match Tail::read(&path, history::MAX_READ) {
-        Ok(tail) => tail.points().0,
+    let tail = match Tail::read(&path, history::MAX_READ) {
+        Ok(tail) => tail,
         Err(e) => {
             println!("ccmeter: cannot read the history {}: {e}", path.display());
             return 1;
@@ -32,6 +32,7 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
     };
     if config.output == Output::Json {
         let since = now - i64::from(days.unwrap_or(8)) * 86_400;
+        let points = tail.points().0;
         let kept: Vec<&Point> = points.iter().filter(|p| p.taken_at >= since).collect();
         println!(
             "{}",
@@ -46,8 +47,10 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
         style,
         days,
     };
-    print!("{}", chart.render(&points, now));
-    if points.is_empty() {
+    // Eight days of a point a minute are ~11,500 lines: read flat, not as owned points.
+    let series = Series::of_tail(&tail);
+    print!("{}", chart.render(&series, now));
+    if series.times.is_empty() {
         println!("  (history file: {})", path.display());
     }
     0
@@ -60,9 +63,10 @@ pub fn describe_file(config: &Config, now: i64) -> String {
         Ok(t) => t,
         Err(e) => return format!("{} (unreadable: {e})", path.display()),
     };
-    let (points, bad) = tail.points();
-    let first = points.iter().map(|p| p.taken_at).min();
-    let last = points.iter().map(|p| p.taken_at).max();
+    let series = Series::of_tail(&tail);
+    let (times, bad) = (&series.times, series.bad);
+    let first = times.iter().copied().min();
+    let last = times.iter().copied().max();
     let span = match (first, last) {
         (Some(a), Some(b)) => format!(
             ", {} to {} ago ({} span)",
@@ -72,7 +76,7 @@ pub fn describe_file(config: &Config, now: i64) -> String {
         ),
         _ => String::new(),
     };
-    if points.is_empty() && bad == 0 {
+    if times.is_empty() && bad == 0 {
         return format!("{} (no points yet)", path.display());
     }
     let bad = if bad > 0 {
@@ -80,7 +84,7 @@ pub fn describe_file(config: &Config, now: i64) -> String {
     } else {
         String::new()
     };
-    format!("{} ({} points{span}{bad})", path.display(), points.len())
+    format!("{} ({} points{span}{bad})", path.display(), times.len())
 }
 
 /// `COLUMNS`, else the terminal's width, else 80.
@@ -145,9 +149,9 @@ fn title(name: &str) -> String {
 }
 
 impl Chart {
-    pub fn render(&self, points: &[Point], now: i64) -> String {
+    pub fn render(&self, series: &Series, now: i64) -> String {
         let mut out = String::new();
-        if points.is_empty() {
+        if series.times.is_empty() {
             out.push_str(
                 "No history yet.\n\
                  ccmeter records a point whenever Claude Code's status line\n\
@@ -157,24 +161,18 @@ impl Chart {
             );
             return out;
         }
-        let mut points: Vec<&Point> = points.iter().collect();
-        points.sort_by_key(|p| p.taken_at);
+        let order = TimeOrder::of(&series.times);
         // 5h, 7d, then the per-model windows by name.
-        let mut names: Vec<&str> = Vec::new();
-        for p in &points {
-            for name in p.windows.keys() {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
-                }
-            }
-        }
-        names.sort_by_key(|n| (*n != "5h", *n != "7d", *n));
+        let mut windows: Vec<&(String, Vec<(usize, history::Reading)>)> =
+            series.windows.iter().collect();
+        windows.sort_by_key(|(n, _)| (n != "5h", n != "7d", n.as_str()));
         let mut drawn = 0;
-        for name in names {
+        for (name, readings) in windows {
             let days = self
                 .days
                 .map_or(if name == "5h" { 1 } else { 8 }, i64::from);
-            if let Some(chart) = self.one(name, &points, now, days) {
+            let readings = order.readings(&series.times, readings, now - days * 86_400, now);
+            if let Some(chart) = self.one(name, &readings, now, days) {
                 if drawn > 0 {
                     out.push('\n');
                 }
@@ -194,21 +192,17 @@ impl Chart {
         out
     }
 
-    fn one(&self, name: &str, points: &[&Point], now: i64, days: i64) -> Option<String> {
+    /// One window's chart from its readings in the span (see [`TimeOrder::readings`]).
+    fn one(
+        &self,
+        name: &str,
+        readings: &[(i64, history::Reading)],
+        now: i64,
+        days: i64,
+    ) -> Option<String> {
         let span = days * 86_400;
         let start = now - span;
         let cols = self.width.saturating_sub(GUTTER + 1).max(20);
-        // Readings of this window in the span (plus the last one before it, which may still
-        // hold at the start), oldest first.
-        let first_in = points.partition_point(|p| p.taken_at < start);
-        let lead = first_in.checked_sub(1);
-        let readings: Vec<(i64, history::Reading)> = lead
-            .into_iter()
-            .chain(first_in..points.len())
-            .map(|i| points[i])
-            .filter(|p| p.taken_at <= now)
-            .filter_map(|p| Some((p.taken_at, *p.windows.get(name)?)))
-            .collect();
         if !readings.iter().any(|(t, _)| *t >= start) {
             return None;
         }
@@ -379,6 +373,63 @@ impl Chart {
     }
 }
 
+/// The points in time order (the file's order among equal times), as ranks: the file is
+/// appended in time order, so this is nearly always the identity and costs nothing.
+struct TimeOrder {
+    /// Every point's time, sorted.
+    sorted: Vec<i64>,
+    /// The rank of each point (by file index) in that order; `None`: the file was in order.
+    rank: Option<Vec<usize>>,
+}
+
+impl TimeOrder {
+    fn of(times: &[i64]) -> TimeOrder {
+        if times.is_sorted() {
+            return TimeOrder {
+                sorted: times.to_vec(),
+                rank: None,
+            };
+        }
+        let mut order: Vec<usize> = (0..times.len()).collect();
+        order.sort_by_key(|&i| times[i]);
+        let mut rank = vec![0; times.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        TimeOrder {
+            sorted: order.iter().map(|&i| times[i]).collect(),
+            rank: Some(rank),
+        }
+    }
+
+    /// One window's readings to draw from `start` to `now`, oldest first: those taken in the
+    /// span, plus the one of the last point before it (which may still hold at the start)
+    /// when that point has this window.
+    fn readings(
+        &self,
+        times: &[i64],
+        readings: &[(usize, history::Reading)],
+        start: i64,
+        now: i64,
+    ) -> Vec<(i64, history::Reading)> {
+        let first_in = self.sorted.partition_point(|&t| t < start);
+        let from = first_in.saturating_sub(1);
+        let mut ranked: Vec<(usize, i64, history::Reading)> = readings
+            .iter()
+            .map(|&(i, r)| (self.rank.as_ref().map_or(i, |rank| rank[i]), times[i], r))
+            .collect();
+        if self.rank.is_some() {
+            ranked.sort_by_key(|&(rank, ..)| rank);
+        }
+        let skip = ranked.partition_point(|&(rank, ..)| rank < from);
+        ranked[skip..]
+            .iter()
+            .filter(|&&(_, t, _)| t <= now)
+            .map(|&(_, t, r)| (t, r))
+            .collect()
+    }
+}
+
 /// `+02:00`, `-05:30`, `+00:00`.
 fn fmt_offset(off: i64) -> String {
     let sign = if off < 0 { '-' } else { '+' };
@@ -469,12 +520,16 @@ mod tests {
 
     #[test]
     fn chart_at_60_columns() {
-        insta::assert_snapshot!(chart(60).render(&sample_points(NOW, 300), NOW));
+        insta::assert_snapshot!(
+            chart(60).render(&Series::of_points(&sample_points(NOW, 300)), NOW)
+        );
     }
 
     #[test]
     fn chart_at_80_columns() {
-        insta::assert_snapshot!(chart(80).render(&sample_points(NOW, 300), NOW));
+        insta::assert_snapshot!(
+            chart(80).render(&Series::of_points(&sample_points(NOW, 300)), NOW)
+        );
     }
 
     #[test]
@@ -485,12 +540,12 @@ mod tests {
             style: Style::Plain,
             days: Some(2),
         };
-        insta::assert_snapshot!(c.render(&sample_points(NOW, 300), NOW));
+        insta::assert_snapshot!(c.render(&Series::of_points(&sample_points(NOW, 300)), NOW));
     }
 
     #[test]
     fn colour_only_where_the_line_has_it() {
-        let points = sample_points(NOW, 600);
+        let points = Series::of_points(&sample_points(NOW, 600));
         let plain = chart(80).render(&points, NOW);
         assert!(!plain.contains('\x1b'));
         let ansi = Chart {
@@ -505,7 +560,7 @@ mod tests {
 
     #[test]
     fn no_history_says_so() {
-        insta::assert_snapshot!(chart(80).render(&[], NOW));
+        insta::assert_snapshot!(chart(80).render(&Series::default(), NOW));
     }
 
     #[test]
