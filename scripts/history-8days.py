@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes eight days of ccmeter history, one point a minute (11,520 lines, ~1.9 MB), ending at NOW,
+"""Writes eight days of ccmeter history, one point a minute (11,520 lines, ~1.7 MB), ending at NOW,
 in the exact line format ccmeter appends: the 5-hour window climbing through each period and
 resetting at RESET5 (and every 5 h before), the 7-day and an `opus` window climbing slowly and
-resetting at RESET7 (and a week before). For scripts/bench and scripts/bench-history.
+resetting at RESET7 (and a week before). Given a store entry (STORE), also adds that opus window
+to its snapshot, as an endpoint reading a minute old, so the line projects three windows.
+For scripts/bench (f) and scripts/bench-history.
 
-    history-8days.py OUT NOW RESET5 RESET7
+    history-8days.py OUT NOW RESET5 RESET7 [STORE]
 """
 import json
 import sys
@@ -31,3 +33,20 @@ for i in range(8 * 1440 - 1, -1, -1):
     lines.append(json.dumps(point, separators=(",", ":")))
 with open(out, "w") as f:
     f.write("\n".join(lines) + "\n")
+
+if len(sys.argv) > 5:
+    store = sys.argv[5]
+    with open(store) as f:
+        entry = json.load(f)
+    entry["snapshot"]["scoped"] = [
+        {
+            "name": "opus",
+            "window": {
+                "used": {"percent": po},
+                "resets_at": reset7,
+                "at": {"source": "oauth", "taken_at": now - 60},
+            },
+        }
+    ]
+    with open(store, "w") as f:
+        json.dump(entry, f, indent=2)
