@@ -1281,6 +1281,19 @@ mod tests {
         }
         assert_lands(&bytes, NOW + 1);
         assert_lands(&bytes, i64::MIN);
+        // What the status line reads of eight days for three windows: a few small reads.
+        let snap = snapshot(NOW, NOW, Source::Stdin);
+        let wants = crate::projection::wants(&snap, NOW);
+        let mut f = Counted::new(bytes.clone());
+        let len = bytes.len() as u64;
+        let tail = wanted(&mut f, len, &wants.iter().collect::<Vec<_>>(), NOW, 1 << 19);
+        assert_eq!(tail.unwrap().unwrap().lines().count(), 2);
+        assert!(
+            f.reads <= 16 && f.read_bytes <= 64 * 1024,
+            "{} {}",
+            f.reads,
+            f.read_bytes
+        );
         // Eighty days instead of eight: a few more probes, not ten times the reading.
         let big = minutes(80, NOW);
         let f = assert_lands(&big, NOW - 86_400);
