@@ -10,7 +10,7 @@
 //! suffix is Claude Code's own `client-app/` slot, so the request still says who sends it.
 
 use crate::credentials::Token;
-use crate::usage::{EndpointUsage, Snapshot, parse_endpoint};
+use crate::usage::{EndpointUsage, Extra, Snapshot, parse_endpoint};
 
 /// Total time for connect + request + response.
 pub const DEADLINE_S: u64 = 6;
@@ -38,7 +38,8 @@ pub fn user_agent(claude_code_version: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Usage(Snapshot),
-    NoPlanLimits,
+    /// Every plan window null; the body's extra usage, if any.
+    NoPlanLimits(Option<Extra>),
     /// A 200 whose JSON holds no window keys (`{}`, an error object).
     Unexpected,
     /// 401: the token is rejected.
@@ -130,9 +131,9 @@ pub fn classify(status: i32, retry_after: Option<&str>, body: &[u8], now: i64) -
     match status {
         200 => match parse_endpoint(body, now) {
             Some(EndpointUsage::Windows(s)) => Outcome::Usage(s),
-            Some(EndpointUsage::NoPlanLimits) => Outcome::NoPlanLimits,
-            Some(EndpointUsage::Unexpected) => Outcome::Unexpected,
-            None => Outcome::Failed("HTTP 200 with a body that is not usage JSON".into()),
+            Some(EndpointUsage::NoPlanLimits(extra)) => Outcome::NoPlanLimits(extra),
+            // The endpoint was reached and answered: not "unreachable", whatever the body is.
+            Some(EndpointUsage::Unexpected) | None => Outcome::Unexpected,
         },
         401 => Outcome::Unauthorized,
         403 => Outcome::Forbidden,
@@ -205,13 +206,11 @@ mod tests {
             classify(503, None, b"", NOW),
             Outcome::Failed("HTTP 503".into())
         );
-        assert_eq!(
-            classify(200, None, b"<html>", NOW),
-            Outcome::Failed("HTTP 200 with a body that is not usage JSON".into())
-        );
+        assert_eq!(classify(200, None, b"<html>", NOW), Outcome::Unexpected);
+        assert_eq!(classify(200, None, b"[]", NOW), Outcome::Unexpected);
         assert_eq!(
             classify(200, None, br#"{"five_hour":null}"#, NOW),
-            Outcome::NoPlanLimits
+            Outcome::NoPlanLimits(None)
         );
         assert!(matches!(
             classify(200, None, br#"{"five_hour":{"utilization":5}}"#, NOW),

@@ -356,7 +356,7 @@ fn refresh_from_endpoint(
                 let outcome = endpoint::fetch(&found.token, &config.api_base, &agent, now);
                 let problem = match &outcome {
                     Outcome::Usage(_) => None,
-                    Outcome::NoPlanLimits => Some(Problem::NoPlanLimits),
+                    Outcome::NoPlanLimits(_) => Some(Problem::NoPlanLimits),
                     Outcome::Unexpected => Some(Problem::UnexpectedAnswer),
                     Outcome::Unauthorized => {
                         rejected = Some(Rejected {
@@ -382,6 +382,18 @@ fn refresh_from_endpoint(
         let h = &mut e.health;
         h.last_attempt = Some(now);
         h.keychain_wait = discovery.keychain_wait.clone();
+        if let (Some(Outcome::NoPlanLimits(extra)), Some(stored)) = (&outcome, e.snapshot.as_mut())
+        {
+            // No plan windows, but the endpoint's newest word on extra usage still replaces the
+            // last one. The reading's own time stays: the windows were not renewed.
+            stored.extra = extra.clone().map(|mut x| {
+                x.at = Some(usage::Stamp {
+                    source: usage::Source::Oauth,
+                    taken_at: now,
+                });
+                x
+            });
+        }
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
                 // Per window, the newer reading wins: a stdin reading taken while we were
@@ -418,7 +430,7 @@ fn refresh_from_endpoint(
                 h.detail = match &outcome {
                     Some(Outcome::Failed(d)) => Some(d.clone()),
                     Some(Outcome::Unexpected) => {
-                        Some("HTTP 200 whose JSON has no usage windows".into())
+                        Some("HTTP 200 whose body is not a usage body".into())
                     }
                     None if unchanged_since_401 => {
                         Some("not asked: the credentials that got the 401 have not changed".into())

@@ -444,8 +444,8 @@ pub fn plausible_reset(resets_at: Option<i64>, now: i64) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndpointUsage {
     Windows(Snapshot),
-    /// Every window was null: the account has no plan limits.
-    NoPlanLimits,
+    /// Every window was null: the account has no plan limits. Extra usage may still be there.
+    NoPlanLimits(Option<Extra>),
     /// A JSON object with no window key at all (`{}`, an error object): not a usage body.
     Unexpected,
 }
@@ -511,12 +511,13 @@ fn parse_extra(v: &Value) -> Option<Extra> {
         Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
         _ => return None,
     };
+    // An implausible `decimal_places` makes every amount a guess: they are left out, the rest
+    // (enabled, utilization, currency) kept.
     let places = match o.get("decimal_places") {
-        None | Some(Value::Null) => 2,
-        Some(v) => match lenient_f64(v) {
-            Some(p) if (0.0..=4.0).contains(&p) && p.fract() == 0.0 => p as i32,
-            _ => return None,
-        },
+        None | Some(Value::Null) => Some(2),
+        Some(v) => lenient_f64(v)
+            .filter(|p| (0.0..=4.0).contains(p) && p.fract() == 0.0)
+            .map(|p| p as i32),
     };
     let currency = match o.get("currency") {
         None | Some(Value::Null) => "USD".to_string(),
@@ -525,9 +526,9 @@ fn parse_extra(v: &Value) -> Option<Extra> {
         }
         Some(_) => return None,
     };
-    let scale = 10f64.powi(places);
     // A month of credits beyond a billion is not a reading, it is garbage.
     let amount = |k: &str| {
+        let scale = 10f64.powi(places?);
         lenient_f64(o.get(k)?)
             .filter(|a| (0.0..1e11).contains(a))
             .map(|a| a / scale)
@@ -607,7 +608,7 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
         return Some(EndpointUsage::Unexpected);
     }
     Some(if snap.is_empty() {
-        EndpointUsage::NoPlanLimits
+        EndpointUsage::NoPlanLimits(snap.extra)
     } else {
         EndpointUsage::Windows(snap)
     })
@@ -661,7 +662,11 @@ mod tests {
 
     #[test]
     fn all_null_body_means_no_plan_limits() {
-        assert_eq!(parse("usage-all-null.json"), EndpointUsage::NoPlanLimits);
+        // The account has no plan windows; its extra usage still comes through.
+        let EndpointUsage::NoPlanLimits(Some(extra)) = parse("usage-all-null.json") else {
+            panic!()
+        };
+        assert_eq!((extra.spent, extra.limit), (Some(12.5), Some(500.0)));
     }
 
     #[test]
@@ -678,7 +683,10 @@ mod tests {
             br#"{"seven_day_opus":null,"extra_usage":null}"#,
             br#"{"limits":[]}"#,
         ] {
-            assert_eq!(parse_endpoint(body, NOW), Some(EndpointUsage::NoPlanLimits));
+            assert_eq!(
+                parse_endpoint(body, NOW),
+                Some(EndpointUsage::NoPlanLimits(None))
+            );
         }
     }
 

@@ -160,3 +160,48 @@ fn unchanged_partial_stdin_writes_nothing() {
         "the same reading within a minute is not written again"
     );
 }
+
+#[test]
+fn a_no_plan_limits_answer_still_renews_extra_usage() {
+    let mock = Mock::start(ok(&fixture("usage-edge-odd-currency.json")));
+    let s = online(&mock);
+    refresh(&s, &mock, NOW);
+    assert_eq!(
+        json(&s, &mock, NOW, b"")["extra"]["currency"],
+        "CHF",
+        "the first answer's extra usage"
+    );
+    // Five minutes on the plan windows are all null, but extra usage is still reported: the
+    // newest answer's numbers replace the old ones instead of the old ones lingering.
+    mock.set(ok(br#"{"five_hour":null,"seven_day":null,"seven_day_opus":null,
+        "extra_usage":{"is_enabled":true,"monthly_limit":50000,"used_credits":40000,"utilization":80,"currency":"USD"}}"#));
+    // (`refresh --wait` exits 1: no plan limits is a state the user may have to act on.)
+    let _ = s.run_with(cmd(&s, &mock, &["refresh", "--wait"], NOW + 300), b"");
+    let v = json(&s, &mock, NOW + 300, b"");
+    assert_eq!(
+        v["extra"],
+        serde_json::json!({"enabled": true, "spent": 400.0, "limit": 500.0, "percent": 80.0, "currency": "USD"})
+    );
+    assert_eq!(v["state"], "no_plan_limits");
+}
+
+#[test]
+fn a_200_that_is_not_a_usage_body_is_an_unexpected_answer() {
+    for body in [&b"<html>hello</html>"[..], b"[]", b"null", b"{}"] {
+        let mock = Mock::start(ok(body));
+        let s = online(&mock);
+        let out = s.run_with(cmd(&s, &mock, &["refresh", "--wait"], NOW), b"");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(
+            run(&s, &mock, &["--color", "never", "--offline"], NOW, b""),
+            "5h -- · 7d -- (unexpected answer, retry 1m)",
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
