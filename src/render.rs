@@ -72,7 +72,8 @@ pub fn round_percent(p: f64) -> u8 {
     (p.clamp(0.0, 100.0) + 0.5).floor() as u8
 }
 
-/// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h` on the hour), `14h` under
+/// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h05m`, `2h` on the hour: the same
+/// two-digit minutes as `full in 1h05m`), `14h` under
 /// 48 h, `3d` beyond. Always floors, except that a reset less than a minute away shows `1m`
 /// rather than a misleading `0m`.
 pub fn fmt_until(secs: i64) -> String {
@@ -83,7 +84,7 @@ pub fn fmt_until(secs: i64) -> String {
     } else if secs < 10 * 3600 {
         match m % 60 {
             0 => format!("{h}h"),
-            rest => format!("{h}h{rest}m"),
+            rest => format!("{h}h{rest:02}m"),
         }
     } else if secs < 48 * 3600 {
         format!("{h}h")
@@ -389,7 +390,10 @@ pub fn json(report: &Report) -> String {
 /// `--format`: `{5h} {7d} {reset} {age} {stale} {source} {state} {error} {line} {full}
 /// {pace5h} {pace7d}`; unknown
 /// placeholders are left as written so a typo is visible rather than silently empty.
-pub fn template(report: &Report, tpl: &str) -> String {
+///
+/// With a zsh or tmux target the values are escaped (`61%%`, `##`) and the template's own text
+/// is left alone, so `%F{red}{5h}%f` works as the user wrote it.
+pub fn template(report: &Report, style: Style, tpl: &str) -> String {
     let snap = report.snapshot.as_ref();
     let now = report.now;
     let value = |w: Option<&Window>| match w {
@@ -450,7 +454,7 @@ pub fn template(report: &Report, tpl: &str) -> String {
             _ => None,
         };
         match replacement {
-            Some(r) => out.push_str(&r),
+            Some(r) => out.push_str(&escape(style, &r)),
             None => out.push_str(&rest[open..open + close + 2]),
         }
         rest = &after[close + 1..];
@@ -503,6 +507,7 @@ mod tests {
             (3600, "1h"),
             (2 * 3600 + 13 * 60 + 59, "2h13m"),
             (9 * 3600 + 59 * 60, "9h59m"),
+            (2 * 3600 + 5 * 60, "2h05m"),
             (10 * 3600, "10h"),
             (47 * 3600 + 3599, "47h"),
             (48 * 3600, "2d"),
@@ -728,18 +733,28 @@ mod tests {
         assert_eq!(
             template(
                 &r,
+                Style::Plain,
                 "{5h}|{7d}|{reset}|{age}|{stale}|{source}|{state}|{error}|{nope}|{"
             ),
             "61%|--|24h|15m|15m ago|oauth|rate_limited|rate-limited, retry 5m|{nope}|{"
         );
-        assert_eq!(template(&r, "[{model}][{extra}]"), "[opus 91%][]");
+        assert_eq!(
+            template(&r, Style::Plain, "[{model}][{extra}]"),
+            "[opus 91%][]"
+        );
         r.snapshot.as_mut().unwrap().extra.as_mut().unwrap().percent = Some(50.0);
         assert_eq!(
-            template(&r, "[{model}][{extra}]"),
+            template(&r, Style::Plain, "[{model}][{extra}]"),
             "[opus 91%][extra €12.34/€50]"
         );
+        // zsh and tmux targets escape the values, never the template's own markup.
         assert_eq!(
-            template(&report(None), "{5h} {source} {state}"),
+            template(&r, Style::Zsh, "%F{red}{5h}%f {model}"),
+            "%F{red}61%%%f opus 91%%"
+        );
+        assert_eq!(template(&r, Style::Tmux, "#[fg=red]{5h}"), "#[fg=red]61%");
+        assert_eq!(
+            template(&report(None), Style::Plain, "{5h} {source} {state}"),
             "-- none no_data"
         );
     }

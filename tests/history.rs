@@ -184,7 +184,7 @@ fn corrupt_history_never_breaks_the_line_and_the_worker_rewrites_it() {
     // The worker that line started has already rewritten the file clean.
     let doctor = at(&s, NOW, &["doctor"], b"");
     assert!(
-        doctor.contains("(2 points, 1h to 0s ago (1h span))"),
+        doctor.contains("(2 points, from 1h ago to 0s ago (1h span))"),
         "{doctor}"
     );
     let mut bytes = std::fs::read(&path).unwrap();
@@ -192,14 +192,14 @@ fn corrupt_history_never_breaks_the_line_and_the_worker_rewrites_it() {
     std::fs::write(&path, &bytes).unwrap();
     let doctor = at(&s, NOW, &["doctor"], b"");
     assert!(
-        doctor.contains("(2 points, 1h to 0s ago (1h span), 3 unreadable lines"),
+        doctor.contains("(2 points, from 1h ago to 0s ago (1h span), 3 unreadable lines"),
         "{doctor}"
     );
     let out = at(&s, NOW, &["refresh", "--wait", "--offline"], b"");
     assert!(out.contains("history: kept 2 points, dropped 3"), "{out}");
     let doctor = at(&s, NOW, &["doctor"], b"");
     assert!(
-        doctor.contains("(2 points, 1h to 0s ago (1h span))"),
+        doctor.contains("(2 points, from 1h ago to 0s ago (1h span))"),
         "{doctor}"
     );
 }
@@ -239,4 +239,25 @@ fn history_command_draws_charts_or_says_there_is_nothing_yet() {
     assert_eq!(json.as_array().unwrap().len(), 5);
     assert_eq!(json[4]["windows"]["5h"]["p"], 81.0);
     assert_eq!(json[4]["taken_at"], NOW);
+}
+
+#[test]
+fn a_bad_days_argument_is_said_not_ignored() {
+    let s = Sandbox::new();
+    for days in ["0", "9", "-1", "abc", "1.5", ""] {
+        let out = s.run(&["history", "--days", days], b"");
+        assert_eq!(out.status.code(), Some(2), "--days {days:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--days takes 1 to 8"),
+            "--days {days:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let out = s.run(&["history", "--days"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        s.run(&["history", "--days", "8"], b"").status.code(),
+        Some(0)
+    );
 }

@@ -274,7 +274,7 @@ fn stale_numbers_say_how_old_they_are() {
     assert_eq!(
         hook_with(&s, c, &fixture("hook-user-prompt-submit.json")),
         // The reading is the newest point: the pace is the window's average.
-        message("5-hour limit at 83%: at this pace full in 36m, resets in 2h1m (as of 12m ago)")
+        message("5-hour limit at 83%: at this pace full in 36m, resets in 2h01m (as of 12m ago)")
     );
 }
 

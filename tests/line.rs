@@ -76,7 +76,7 @@ fn stdin_reading_is_shared_with_a_prompt_that_has_no_stdin() {
     later.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&sandbox.run_with(later, b"")),
-        "5h 61% · 7d 23% ↻2h1m · 5h full in 1h52m (12m ago)"
+        "5h 61% · 7d 23% ↻2h01m · 5h full in 1h52m (12m ago)"
     );
 }
 

@@ -150,7 +150,7 @@ fn unchanged_partial_stdin_writes_nothing() {
     let file = s.store_file().expect("stdin reading stored");
     let before = std::fs::metadata(&file).unwrap();
     let out = s.run_with(offline(NOW + 30), &five_only);
-    assert_eq!(one_line(&out), "5h 41% ↻3h2m · 5h full in 2h48m");
+    assert_eq!(one_line(&out), "5h 41% ↻3h02m · 5h full in 2h48m");
     s.wait_for_worker();
     let after = std::fs::metadata(&file).unwrap();
     use std::os::unix::fs::MetadataExt;

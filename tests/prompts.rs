@@ -125,13 +125,13 @@ fn colour_targets_escape_for_their_shell() {
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&timed(c, Stdio::null())),
-        "%F{red}5h 88%%%f ↻2h1m · 5h full in 25m (12m ago)"
+        "%F{red}5h 88%%%f ↻2h01m · 5h full in 25m (12m ago)"
     );
     let mut c = s.cmd(&["--color", "tmux"]);
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&timed(c, Stdio::null())),
-        "#[fg=red]5h 88%#[fg=default] ↻2h1m · 5h full in 25m (12m ago)"
+        "#[fg=red]5h 88%#[fg=default] ↻2h01m · 5h full in 25m (12m ago)"
     );
 }
 
@@ -220,14 +220,14 @@ fn offline_estimate_from_transcripts_then_calibrated() {
     );
     let line = one_line(&s.run_with(at(&s, &["--offline", "--color", "never"], NOW), b""));
     assert!(line.starts_with("~5h ") && line.contains(" tok"), "{line}");
-    assert_eq!(line, "~5h 9.0k tok · ~7d 9.0k tok ↻4h6m");
+    assert_eq!(line, "~5h 9.0k tok · ~7d 9.0k tok ↻4h06m");
 
     // Claude Code's status line reports real numbers for the same window 100 s later.
     let t1 = NOW + 100;
     let live = br#"{"model":{},"rate_limits":{"five_hour":{"used_percentage":40,"resets_at":1795006800},"seven_day":{"used_percentage":10,"resets_at":1795400000}}}"#;
     assert_eq!(
         one_line(&s.run_with(at(&s, &["--offline", "--color", "never"], t1), live)),
-        "5h 40% · 7d 10% ↻4h5m · 5h full in 1h22m"
+        "5h 40% · 7d 10% ↻4h05m · 5h full in 1h22m"
     );
 
     // One more message after that reading; the worker calibrates (9000 tokens were 40 % and
@@ -241,13 +241,13 @@ fn offline_estimate_from_transcripts_then_calibrated() {
     // calibrated estimate of now is shown instead, marked ~.
     assert_eq!(
         one_line(&s.run_with(at(&s, &["--offline", "--color", "never"], t2), b"")),
-        "5h 40% · 7d 10% ↻4h3m · 5h full in 1h25m"
+        "5h 40% · 7d 10% ↻4h03m · 5h full in 1h25m"
     );
     let mut c = at(&s, &["--offline", "--color", "never"], t2);
     c.env("CCMETER_STALE_AFTER", "60");
     assert_eq!(
         one_line(&s.run_with(c, b"")),
-        "~5h 60% · ~7d 15% ↻4h3m · 5h full in 37m"
+        "~5h 60% · ~7d 15% ↻4h03m · 5h full in 37m"
     );
     let mut c = at(&s, &["--offline", "--json"], t2);
     c.env("CCMETER_STALE_AFTER", "60");

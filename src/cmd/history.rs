@@ -21,6 +21,14 @@ const GUTTER: usize = 5;
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 pub fn run(config: &Config, days: Option<u32>) -> i32 {
+    // A person typed this: a bad `--days` is said, not silently replaced by the default.
+    if !config.arg_errors.is_empty() {
+        for e in &config.arg_errors {
+            eprintln!("ccmeter history: {e}");
+        }
+        eprintln!("usage: ccmeter history [--days N] [--json]   (N: 1-8)");
+        return 2;
+    }
     let now = crate::now();
     let path = config.store.sidecar(history::FILE);
     let tail = match Tail::read(&path, history::MAX_READ) {
@@ -68,10 +76,11 @@ pub fn describe_file(config: &Config, now: i64) -> String {
     let first = times.iter().copied().min();
     let last = times.iter().copied().max();
     let span = match (first, last) {
+        (Some(a), Some(b)) if a == b => format!(", {} ago", render::fmt_age(now.saturating_sub(a))),
         (Some(a), Some(b)) => format!(
-            ", {} to {} ago ({} span)",
-            render::fmt_age(now - a),
-            render::fmt_age(now - b),
+            ", from {} ago to {} ago ({} span)",
+            render::fmt_age(now.saturating_sub(a)),
+            render::fmt_age(now.saturating_sub(b)),
             render::fmt_age(b - a)
         ),
         _ => String::new(),
@@ -79,12 +88,16 @@ pub fn describe_file(config: &Config, now: i64) -> String {
     if times.is_empty() && bad == 0 {
         return format!("{} (no points yet)", path.display());
     }
-    let bad = if bad > 0 {
-        format!(", {bad} unreadable lines (the worker rewrites them away)")
-    } else {
-        String::new()
+    let bad = match bad {
+        0 => String::new(),
+        1 => ", 1 unreadable line (the worker rewrites it away)".to_string(),
+        n => format!(", {n} unreadable lines (the worker rewrites them away)"),
     };
-    format!("{} ({} points{span}{bad})", path.display(), times.len())
+    let points = match times.len() {
+        1 => "1 point".to_string(),
+        n => format!("{n} points"),
+    };
+    format!("{} ({points}{span}{bad})", path.display())
 }
 
 /// `COLUMNS`, else the terminal's width, else 80.

@@ -33,7 +33,7 @@ pub fn run(config: &Config) -> i32 {
     let text = match &config.output {
         Output::Line => render::line(&report, style(config, &input)),
         Output::Json => render::json(&report),
-        Output::Format(t) => render::template(&report, t),
+        Output::Format(t) => render::template(&report, style(config, &input), t),
     };
     // A closed stdout (the reader went away) is not worth a panic or a non-zero exit.
     let _ = writeln!(std::io::stdout().lock(), "{text}");
