@@ -149,14 +149,22 @@ pub fn classify(status: i32, retry_after: Option<&str>, body: &[u8], now: i64) -
 /// past are "unknown", not "now": the caller's minimum applies.
 pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<i64>() {
-        return (secs > 0).then_some(secs);
-    }
-    let at =
-        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let delta = at.unix_timestamp() - now;
-    (delta > 0).then_some(delta)
+    let secs = match value.parse::<i64>() {
+        Ok(secs) => secs,
+        Err(_) => {
+            let at =
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                    .ok()?;
+            at.unix_timestamp().saturating_sub(now)
+        }
+    };
+    // Longer than a day is not a wait a person would sit out: past it the user is better served
+    // by asking again (and doctor by not refusing for years), and `now + secs` cannot overflow.
+    (secs > 0).then_some(secs.min(MAX_RETRY_AFTER_S))
 }
+
+/// The longest Retry-After honoured.
+pub const MAX_RETRY_AFTER_S: i64 = 86_400;
 
 #[cfg(test)]
 mod tests {
@@ -167,6 +175,15 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("120", NOW), Some(120));
+        assert_eq!(
+            parse_retry_after("9223372036854775807", NOW),
+            Some(MAX_RETRY_AFTER_S)
+        );
+        assert_eq!(parse_retry_after("99999999999", NOW), Some(86_400));
+        assert_eq!(
+            parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", NOW),
+            Some(86_400)
+        );
         assert_eq!(parse_retry_after("0", NOW), None);
         assert_eq!(
             parse_retry_after("Wed, 18 Nov 2026 11:16:40 GMT", NOW),

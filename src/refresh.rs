@@ -23,9 +23,10 @@ const MARKER_EXPIRY_S: i64 = 60;
 const CALIBRATE_EVERY_S: i64 = 1800;
 /// The worker's hard stop, past the endpoint deadline: a wedged worker must not hold the lock.
 const WORKER_WATCHDOG: Duration = Duration::from_secs(15);
-/// After a 401, unchanged credentials are still tried again after this long: a 401 can be the
-/// server's passing mistake. Changed credentials (a /login) are tried at the next refresh.
-pub const RELOGIN_RETRY_S: i64 = 600;
+/// After a 401 the endpoint is asked again as soon as the credentials change (a /login), not
+/// after a fixed wait (DESIGN). Unchanged credentials are retried only this rarely, as a safety
+/// net for a 401 that was the server's passing mistake.
+pub const RELOGIN_RETRY_S: i64 = 6 * 3600;
 
 /// Backoff after a transient failure: 60 s doubling to 30 min.
 pub fn transient_backoff(failures: u32) -> i64 {
@@ -418,7 +419,7 @@ fn refresh_from_endpoint(
                 } else {
                     0
                 };
-                let backoff = now + backoff_for(p, h.failures, retry_after, ttl);
+                let backoff = now.saturating_add(backoff_for(p, h.failures, retry_after, ttl));
                 h.backoff_until = Some(match (&h.keychain_wait, p) {
                     (Some(w), Problem::KeychainLocked | Problem::KeychainDenied) => {
                         w.until.max(backoff)

@@ -232,13 +232,18 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     Ok(entry)
 }
 
-/// Moves every "when it was read" more than [`CLOCK_STEP_S`] after `now` back to `now`.
-/// `backoff_until` is a deadline, not a reading, and stays as it is: a backoff is kept, not cut
-/// short, by a clock step.
+/// Moves every "when it was read" more than [`CLOCK_STEP_S`] after `now` back to `now`: the
+/// clock stepped back, and the readings are kept and shown as current. But their age is then
+/// unknown, so a refresh is requested at once (`refresh_requested_at`, honoured by the due rules
+/// of every process and persisted by the next write), and a backoff decided on the future clock
+/// (its attempt is dated after now) is void: kept, it would stretch a 60 s wait by the size of
+/// the step.
 fn clamp_to(entry: &mut Entry, now: i64) {
+    let stepped = std::cell::Cell::new(false);
     let clamp = |t: &mut i64| {
         if *t > now.saturating_add(CLOCK_STEP_S) {
             *t = now;
+            stepped.set(true);
         }
     };
     let snapshot = |s: &mut Snapshot| {
@@ -261,11 +266,22 @@ fn clamp_to(entry: &mut Entry, now: i64) {
         snapshot(s);
     }
     let health = &mut entry.health;
-    for t in [&mut health.last_attempt, &mut health.last_success]
-        .into_iter()
-        .flatten()
-    {
+    if let Some(t) = health.last_success.as_mut() {
         clamp(t);
+    }
+    if health
+        .last_attempt
+        .is_some_and(|t| t > now.saturating_add(CLOCK_STEP_S))
+    {
+        health.last_attempt = None;
+        health.backoff_until = None;
+        stepped.set(true);
+    }
+    if let Some(t) = entry.refresh_requested_at.as_mut() {
+        clamp(t);
+    }
+    if stepped.get() {
+        entry.refresh_requested_at = Some(now);
     }
 }
 
@@ -650,8 +666,9 @@ mod tests {
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
     }
 
-    /// The clock stepped back an hour: the reading, the backoff and the attempt all survive,
-    /// and the next write keeps them.
+    /// The clock stepped back an hour: the reading survives, shown as current; a refresh is
+    /// requested at once and the backoff decided on the future clock is void (kept, it would
+    /// stretch a 10-minute wait into 70); the next write keeps all of that.
     #[test]
     fn future_dated_entries_are_kept() {
         let (_d, store) = store();
@@ -667,10 +684,16 @@ mod tests {
         let entry = store.read(earlier).unwrap();
         // Read as taken now: current, and not newer than a live reading taken now.
         assert_eq!(entry.snapshot, Some(snap(earlier)));
-        assert_eq!(entry.health.last_attempt, Some(earlier));
-        assert!(entry.health.in_backoff(earlier));
+        assert_eq!(entry.health.last_attempt, None);
+        assert!(!entry.health.in_backoff(earlier));
+        assert_eq!(entry.refresh_requested_at, Some(earlier));
         // A worker whose clock was read a few seconds before this reading was taken: no step.
-        assert_eq!(store.read(NOW - 15).unwrap().snapshot, Some(snap(NOW)));
+        let entry = store.read(NOW - 15).unwrap();
+        assert_eq!(entry.snapshot, Some(snap(NOW)));
+        assert_eq!(
+            (entry.health.backoff_until, entry.refresh_requested_at),
+            (Some(NOW + 600), None)
+        );
         store
             .update(earlier, |e| {
                 e.estimate = Some(snap(earlier));
@@ -679,7 +702,8 @@ mod tests {
             .unwrap();
         let entry = store.read(earlier).unwrap();
         assert_eq!(entry.snapshot, Some(snap(earlier)));
-        assert_eq!(entry.health.backoff_until, Some(NOW + 600));
+        assert_eq!(entry.health.backoff_until, None);
+        assert_eq!(entry.refresh_requested_at, Some(earlier));
     }
 
     #[cfg(unix)]

@@ -604,7 +604,10 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
             }
         }
     }
-    if snap.is_empty() && !has_window_keys(obj) {
+    // "No plan limits" is a body that names its windows and nulls every one. Windows that are
+    // there but unreadable (`{}`, `5`, a renamed field) are an answer we did not expect: a
+    // transient backoff, not six hours of "no plan limits".
+    if snap.is_empty() && !windows_all_null(obj) {
         return Some(EndpointUsage::Unexpected);
     }
     Some(if snap.is_empty() {
@@ -614,12 +617,23 @@ pub fn parse_endpoint(body: &[u8], now: i64) -> Option<EndpointUsage> {
     })
 }
 
-/// Whether a body names any window at all, null or not: "no plan limits" is a body whose window
-/// keys are all null, while `{}` or an error object is an answer we did not expect.
-fn has_window_keys(obj: &serde_json::Map<String, Value>) -> bool {
-    obj.keys().any(|k| {
+/// Whether a body names at least one window and every window it names is null (`limits` empty):
+/// "no plan limits". `{}` or an error object names none; `{"five_hour":{}}` names one that is
+/// not null but unreadable.
+fn windows_all_null(obj: &serde_json::Map<String, Value>) -> bool {
+    let mut windows = obj.iter().filter(|(k, _)| {
         matches!(k.as_str(), "five_hour" | "seven_day" | "limits") || k.starts_with("seven_day_")
-    })
+    });
+    let mut any = false;
+    let all_null = windows.all(|(_, v)| {
+        any = true;
+        match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        }
+    });
+    any && all_null
 }
 
 #[cfg(test)]
@@ -672,7 +686,12 @@ mod tests {
     #[test]
     fn objects_without_window_keys_are_unexpected() {
         for body in [
-            &b"{}"[..],
+            &br#"{"five_hour":{},"seven_day":{}}"#[..],
+            br#"{"five_hour":5}"#,
+            br#"{"five_hour":{"resets_at":"2026-11-18T12:00:00Z"},"seven_day":null}"#,
+            br#"{"five_hour":{"utilization":"abc"}}"#,
+            br#"{"limits":[{"kind":"session"}]}"#,
+            b"{}",
             br#"{"error":{"type":"rate_limit_error","message":"x"}}"#,
             br#"{"type":"error","error":{"type":"api_error"}}"#,
         ] {

@@ -304,7 +304,7 @@ fn after_a_401_doctor_asks_for_a_relogin() {
     assert_eq!(
         field(&t, "backoff"),
         [
-            "no request with the rejected credentials until they change (a /login; re-checked every 3m) or for 10m at most"
+            "no request with the rejected credentials until they change (a /login; re-checked every 3m) or for 6h at most"
         ]
     );
     assert_eq!(field(&t, "line now"), ["5h -- · 7d -- (re-login: /login)"]);

@@ -494,3 +494,47 @@ fn a_relogin_clears_the_401_within_one_ttl() {
         serde_json::Value::Null
     );
 }
+
+#[test]
+fn after_the_clock_steps_back_the_store_is_refreshed_and_no_backoff_is_stretched() {
+    // A reading taken at NOW, then the clock set back a day: the reading is shown as current,
+    // but its age is unknown, so the endpoint is asked at once.
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let s = online(&mock);
+    assert_eq!(refresh_wait(&s, &mock, NOW).status.code(), Some(0));
+    let back = NOW - 86_400;
+    let _ = line_at(&s, &mock, back);
+    s.wait_for_worker();
+    assert_eq!(mock.count(), 2, "the step back asks again");
+    let _ = line_at(&s, &mock, back + 10);
+    s.wait_for_worker();
+    assert_eq!(mock.count(), 2, "once");
+
+    // A 60 s backoff decided on the later clock is not a day's wait on the earlier one.
+    let mock = Mock::start(status(503, &[], b""));
+    let s = online(&mock);
+    assert_eq!(refresh_wait(&s, &mock, NOW).status.code(), Some(1));
+    mock.set(ok(&fixture("usage-flat.json")));
+    let _ = line_at(&s, &mock, back);
+    s.wait_for_worker();
+    assert_eq!(mock.count(), 2);
+    assert_eq!(line_at(&s, &mock, back), "5h 61% · 7d 23% ↻6d");
+}
+
+#[test]
+fn an_absurd_retry_after_is_a_day_at_most() {
+    for value in ["9223372036854775807", "99999999999"] {
+        let mock = Mock::start(status(429, &[("retry-after", value)], b""));
+        let s = online(&mock);
+        let _ = refresh_wait(&s, &mock, NOW);
+        assert_eq!(
+            store_json(&s)["health"]["backoff_until"],
+            NOW + 86_400,
+            "{value}"
+        );
+        assert_eq!(
+            line_at(&s, &mock, NOW),
+            "5h -- · 7d -- (rate-limited, retry 24h)"
+        );
+    }
+}

@@ -739,3 +739,71 @@ fn refresh_interval_is_added_to_an_older_setup_and_doctor_says_when_missing() {
     let said = String::from_utf8_lossy(&doctor.stdout).into_owned();
     assert!(!said.contains("refreshInterval"), "{said}");
 }
+
+#[test]
+fn ccmeter_at_another_path_is_recognised_not_doubled_or_refused() {
+    let sb = Sandbox::new();
+    // An older install's hooks and status line, and a hand-written PATH hook on another event.
+    let before = r#"{
+  "statusLine": { "type": "command", "command": "/old/bin/ccmeter" },
+  "hooks": {
+    "UserPromptSubmit": [{ "hooks": [{ "type": "command", "command": "/old/bin/ccmeter hook" }] }],
+    "SessionStart": [{ "hooks": [{ "type": "command", "command": "ccmeter hook" }] }]
+  }
+}
+"#;
+    fs::write(settings(&sb), before).unwrap();
+    assert_ok(&setup(&sb, &["--hooks"]));
+    let after = fs::read_to_string(settings(&sb)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        v["statusLine"]["command"], EXE,
+        "the old path is moved to this binary"
+    );
+    let hooks = |event: &str| -> Vec<String> {
+        v["hooks"][event]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["hooks"].as_array().unwrap().iter())
+            .map(|h| h["command"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hooks("UserPromptSubmit"), [format!("{EXE} hook")]);
+    assert_eq!(
+        hooks("SessionStart"),
+        ["ccmeter hook"],
+        "a PATH hook is left as written"
+    );
+    // Running it again changes nothing.
+    assert_ok(&setup(&sb, &["--hooks"]));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), after);
+
+    // `ccmeter` found on PATH is already wired: not "a different statusLine".
+    let sb = Sandbox::new();
+    let bare = "{\n  \"statusLine\": { \"type\": \"command\", \"command\": \"ccmeter\" }\n}\n";
+    fs::write(settings(&sb), bare).unwrap();
+    assert_ok(&setup(&sb, &[]));
+    let v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(settings(&sb)).unwrap()).unwrap();
+    assert_eq!(v["statusLine"]["command"], "ccmeter");
+    assert_eq!(v["statusLine"]["refreshInterval"], 30);
+}
+
+#[test]
+fn force_is_refused_when_the_replaced_status_line_cannot_be_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let before = "{\n  \"statusLine\": { \"type\": \"command\", \"command\": \"npx ccstatusline@latest\" }\n}\n";
+    fs::write(settings(&sb), before).unwrap();
+    // A cache dir others can write to is refused, so the record cannot be written there.
+    fs::create_dir_all(&sb.cache).unwrap();
+    fs::set_permissions(&sb.cache, fs::Permissions::from_mode(0o777)).unwrap();
+    let err = assert_failed(&setup(&sb, &["--force"]));
+    assert!(err.contains("--uninstall can put it back"), "{err}");
+    assert_eq!(
+        fs::read_to_string(settings(&sb)).unwrap(),
+        before,
+        "nothing changed"
+    );
+}

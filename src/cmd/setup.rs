@@ -369,7 +369,8 @@ pub fn install(
         Some((_, m)) => {
             let value = m.value.value(&text);
             match command_of(&value) {
-                Some(c) if c == req.exe => {
+                // This binary, or ccmeter found on PATH: already wired.
+                Some(c) if c == req.exe || c.split_whitespace().next() == Some("ccmeter") => {
                     if m.value.is_object() && value.get("refreshInterval").is_none() {
                         text = json::append(
                             &text,
@@ -380,15 +381,17 @@ pub fn install(
                         );
                     }
                 }
-                other if req.force => {
-                    // An older ccmeter is not worth putting back.
-                    if !other.is_some_and(|c| is_ours(c, req.exe)) {
-                        record.replaced_status_line =
-                            Some(text[m.value.start..m.value.end].to_string());
-                        notes.push(Note::Replaced {
-                            command: describe(&value),
-                        });
-                    }
+                // An older install of ccmeter at another path: moved to this one, no --force
+                // needed and nothing worth putting back.
+                Some(c) if is_ours(c, req.exe) => {
+                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                }
+                _ if req.force => {
+                    record.replaced_status_line =
+                        Some(text[m.value.start..m.value.end].to_string());
+                    notes.push(Note::Replaced {
+                        command: describe(&value),
+                    });
                     text = json::replace(&text, &style, &m.value, &status_line(req.exe));
                 }
                 _ if req.hooks.is_some() => notes.push(Note::OtherStatusLineKept {
@@ -437,14 +440,24 @@ pub fn install(
         if !groups.value.is_array() {
             return Err(shape(&format!("hooks.{event}"), "an array"));
         }
-        let present = groups
-            .value
-            .value(&text)
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(group_hooks)
-            .any(|h| command_of(h) == Some(&command));
+        // A `ccmeter hook` at another path (an older install, or a bare `ccmeter hook` found on
+        // PATH) is ours too: the first one is pointed at this binary, never doubled.
+        let ours = groups.value.children().iter().find_map(|group| {
+            let (_, hooks) = group.value.member("hooks")?;
+            hooks.value.children().iter().find_map(|hook| {
+                let (_, cmd) = hook.value.member("command")?;
+                let c = cmd.value.value(&text);
+                c.as_str()
+                    .filter(|c| is_our_hook(c))
+                    .map(|c| (c == command, cmd.value.clone()))
+            })
+        });
+        let present = ours.is_some();
+        if let Some((false, node)) = ours
+            && !node_is_bare_path_hook(&node, &text)
+        {
+            text = json::replace(&text, &style, &node, &json!(command));
+        }
         if !present {
             record.note_if_empty(&text, &groups.value, &["hooks", event]);
             text = json::append(&text, &style, &groups.value, None, &hook_group(&command));
@@ -571,6 +584,11 @@ fn group_hooks(group: &Value) -> impl Iterator<Item = &Value> {
 /// (an older install at another path), with or without arguments.
 fn is_ours(command: &str, exe: &str) -> bool {
     command == exe || program_name(command) == Some("ccmeter")
+}
+
+/// `ccmeter hook` found on PATH: left as the user wrote it.
+fn node_is_bare_path_hook(node: &json::Node, text: &str) -> bool {
+    node.value(text).as_str() == Some("ccmeter hook")
 }
 
 fn is_our_hook(command: &str) -> bool {
@@ -1085,6 +1103,15 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
     // status line `--force` replaced. The backup holds it too, so failing here is not fatal.
     if !args.uninstall && plan.record != record {
         if let Err(e) = write_record(config, &record_file, &plan.record) {
+            // Without the record, `--uninstall` could not put back what `--force` replaces:
+            // refuse rather than promise it.
+            if plan.record.replaced_status_line != record.replaced_status_line {
+                return Err(io_err(
+                    &record_file,
+                    "save the statusLine --force replaces (so --uninstall can put it back) to",
+                    e,
+                ));
+            }
             println!(
                 "could not write {} ({e}); what setup replaced is in the backup{}",
                 record_file.display(),
