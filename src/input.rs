@@ -18,8 +18,10 @@ use crate::usage::{Snapshot, Source, Window, lenient_f64, lenient_time, plausibl
 pub const MAX_INPUT: usize = 1024 * 1024;
 /// How long to wait for a pipe that has not written anything yet.
 pub const FIRST_BYTE_WAIT: Duration = Duration::from_millis(100);
-/// How long to wait for the rest once data started flowing (Claude Code writes it all at once).
-const TOTAL_WAIT: Duration = Duration::from_millis(1000);
+/// How long to wait for the rest once data started flowing. Claude Code writes its ~2 KB at
+/// once and complete JSON ends the read at once, so this only bounds a writer that stalls
+/// mid-value: under starship's 500 ms module timeout, with room to print the stored line.
+const TOTAL_WAIT: Duration = Duration::from_millis(400);
 
 /// The parts of the stdin JSON ccmeter uses. Everything is optional.
 #[derive(Debug, Clone, Default, PartialEq)]

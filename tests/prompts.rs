@@ -66,8 +66,13 @@ fn starship_with_a_closed_or_empty_stdin_shows_the_stored_numbers() {
 fn a_pipe_that_never_closes_does_not_hold_the_prompt() {
     let s = seeded();
     for partial in [&b""[..], b"{\"rate_limits\":{\"five_hour\":"] {
+        let start = Instant::now();
         let out = s.run_with_stalled_stdin(s.cmd(&["--color", "never"]), partial);
+        let took = start.elapsed();
         assert_eq!(one_line(&out), PLAIN, "after writing {partial:?}");
+        // Half a JSON value then silence is given ~400 ms, inside starship's 500 ms (it was
+        // a full second).
+        assert!(took < Duration::from_millis(900), "took {took:?} after {partial:?}");
     }
 }
 
