@@ -72,7 +72,10 @@ fn a_pipe_that_never_closes_does_not_hold_the_prompt() {
         assert_eq!(one_line(&out), PLAIN, "after writing {partial:?}");
         // Half a JSON value then silence is given ~400 ms, inside starship's 500 ms (it was
         // a full second).
-        assert!(took < Duration::from_millis(900), "took {took:?} after {partial:?}");
+        assert!(
+            took < Duration::from_millis(900),
+            "took {took:?} after {partial:?}"
+        );
     }
 }
 

@@ -152,6 +152,40 @@ pub struct Chart {
     pub days: Option<u32>,
 }
 
+/// Joins `parts` with ` · `, going on to a new line where the next part would pass `width` (a
+/// title or legend must not wrap mid-word in a narrow terminal). Colour escapes take no room.
+fn fit_parts(parts: impl IntoIterator<Item = String>, width: usize) -> String {
+    fn visible(s: &str) -> usize {
+        let mut n = 0;
+        let mut in_escape = false;
+        for c in s.chars() {
+            match (in_escape, c) {
+                (false, '\x1b') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (true, _) => {}
+                (false, _) => n += 1,
+            }
+        }
+        n
+    }
+    let mut out = String::new();
+    let mut line = 0;
+    for part in parts {
+        let len = visible(&part);
+        if line == 0 {
+            line = len;
+        } else if line + 3 + len <= width {
+            out.push_str(" · ");
+            line += 3 + len;
+        } else {
+            out.push('\n');
+            line = len;
+        }
+        out.push_str(&part);
+    }
+    out
+}
+
 /// The window's long name for a chart title.
 fn title(name: &str) -> String {
     match name {
@@ -201,7 +235,12 @@ impl Chart {
             Some(off) => format!("local time (UTC{})", fmt_offset(off)),
             None => "UTC".into(),
         };
-        let _ = writeln!(out, "\ntimes in {zone} · ┄ 80 % · ┊↻ reset");
+        let legend = [
+            format!("times in {zone}"),
+            "┄ 80 %".into(),
+            "┊↻ reset".into(),
+        ];
+        let _ = writeln!(out, "\n{}", fit_parts(legend, self.width));
         out
     }
 
@@ -257,8 +296,7 @@ impl Chart {
         let resets = latest
             .r
             .filter(|&r| r > now)
-            .map(|r| format!(" · ↻{}", render::fmt_until(r - now)))
-            .unwrap_or_default();
+            .map(|r| format!("↻{}", render::fmt_until(r - now)));
         let latest_text = render::paint_percent(
             self.style,
             latest.p,
@@ -268,16 +306,15 @@ impl Chart {
             a if a >= 60 => format!(" {} ago", render::fmt_age(a)),
             _ => String::new(),
         };
-        let _ = writeln!(
-            out,
-            "{} · last {} · {latest_text}{ago}{resets}",
-            title(name),
-            if days == 1 {
-                "24h".to_string()
-            } else {
-                format!("{days} days")
-            },
-        );
+        let span_text = if days == 1 {
+            "last 24h".to_string()
+        } else {
+            format!("last {days} days")
+        };
+        let parts = [title(name), span_text, format!("{latest_text}{ago}")]
+            .into_iter()
+            .chain(resets);
+        let _ = writeln!(out, "{}", fit_parts(parts, self.width));
         for row in 0..ROWS {
             // Row 0 is the top: 90-100 %.
             let floor = (ROWS - 1 - row) as f64 * 10.0;
