@@ -608,6 +608,11 @@ fn a_rate_limit_is_said_again_on_the_next_prompt_because_claude_code_drops_stop_
         )
     );
     assert_eq!(hook_tz(&s, "UTC", &prompt), "");
+    // No window known full by the next prompt: no guess about another one.
+    let (s2, _mock2) = endpoint_store(&usage_body(40.0, 48.0, &[("Opus", 91.0)]));
+    let _ = hook_tz(&s2, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
+    let next = hook_tz(&s2, "UTC", &prompt);
+    assert!(!next.contains("rate-limited"), "{next}");
     // After the window has reset it is no longer news.
     let _ = hook_tz(&s, "UTC", &fixture("hook-stop-failure-rate-limit.json"));
     let mut c = s.cmd(&["hook"]);

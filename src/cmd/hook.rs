@@ -493,8 +493,16 @@ fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String>
     let report = super::line::current(config, input, now);
     let mut announced = load_announced(config);
     let pending = announced.rate_limited.take();
+    // Still news only while a window is known full: by the next prompt the status line has
+    // stored the 429's numbers. Without one (the limits moved on, or the numbers never caught
+    // up) a "when last read" guess about some other window would mislead (seen in the e2e run:
+    // a new session named the weekly Opus window at 91 % after the 5-hour one had reset).
+    let still_full = report
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| current_windows(s, now).iter().any(|(_, p)| *p >= 100.0));
     let mut found = match pending {
-        Some(rl) if now < rl.until => rate_limit_warnings(&report, local_offset(now)),
+        Some(rl) if now < rl.until && still_full => rate_limit_warnings(&report, local_offset(now)),
         _ => Vec::new(),
     };
     // Crossed thresholds are still recorded, but a window the rate-limit news already names is
