@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use super::log::{self, KeyMap, Mark, Msg};
+use super::log::{self, KeyMap, Mark, Msg, u32_at, u64_at};
 
 const MAGIC: &[u8; 8] = b"ccmidx\x01\0";
 const HEADER: usize = 80;
@@ -81,18 +81,6 @@ fn digest(bytes: &[u8]) -> u64 {
         h = (h.rotate_left(23) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     log::hash_bytes(&h.to_le_bytes())
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(w)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 impl Index {

@@ -140,13 +140,14 @@ fn sealed(rec: &[u8]) -> bool {
     rec[1..4] == c[..3]
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+/// Little-endian readers for the fixed-size records of the log and its index.
+pub(super) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
     w.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(w)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(super) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
