@@ -36,7 +36,7 @@ fn until(secs: i64) -> String {
     assert!((3600..36_000).contains(&secs));
     match (secs / 3600, secs % 3600 / 60) {
         (h, 0) => format!("{h}h"),
-        (h, m) => format!("{h}h{m}m"),
+        (h, m) => format!("{h}h{m:02}m"),
     }
 }
 

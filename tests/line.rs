@@ -164,6 +164,9 @@ fn a_pipe_that_stays_open_does_not_hang() {
 
 fn seed_store(sandbox: &Sandbox, bytes: &[u8]) {
     one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
+    // That run may have started a calibration scan, which rewrites the store when it ends: let it
+    // finish first, or it would overwrite the bad bytes (a flaky failure seen in CI).
+    sandbox.wait_for_worker();
     std::fs::write(sandbox.store_file().unwrap(), bytes).unwrap();
 }
 
