@@ -20,8 +20,8 @@ Usage:
 
 Options:
   --json              the same decision as JSON (fields documented in README)
-  --format TEMPLATE   placeholders: {5h} {7d} {reset} {age} {stale} {source} {state} {line}
-                      {full} {pace5h} {pace7d}
+  --format TEMPLATE   placeholders: {5h} {7d} {model} {reset} {full} {extra} {pace5h} {pace7d}
+                      {age} {stale} {source} {state} {error} {line}
   --color MODE        auto | always | never | tmux | zsh | bash   (NO_COLOR is honoured)
   --offline           never contact the network (also CCMETER_OFFLINE=1)
   -h, --help          this help
@@ -30,6 +30,8 @@ Options:
 Environment:
   CCMETER_TTL=180           seconds before stored numbers are refreshed in the background
   CCMETER_STALE_AFTER=600   seconds before the line shows the age of its numbers
+  CCMETER_DETAIL_TTL=900    while stdin is live, ask the endpoint this often for per-model
+                            windows and extra usage
   CCMETER_WARN_AT=80,95     hook warning thresholds in percent
   CCMETER_CACHE_DIR         where the store lives (default: the platform cache dir + ccmeter)
   CCMETER_OFFLINE=1         same as --offline
