@@ -47,8 +47,8 @@ const LATER_EVENTS: [(&str, Version); 2] = [
     ("StopFailure", Version(2, 1, 78)),
 ];
 
-/// Seconds between re-runs of the status line while nothing happens (Claude Code ≥ 2.1.97 reads
-/// `statusLine.refreshInterval`; older clients drop unknown keys). ccmeter costs about a
+/// Seconds between re-runs of the status line while nothing happens (`statusLine.refreshInterval`
+/// is in the settings schema of the 2.1.197 and 2.1.332 clients; older ones drop unknown keys). ccmeter costs about a
 /// millisecond a run, and `↻42m` / `(12m ago)` then stay true while the user is idle.
 pub const REFRESH_INTERVAL: u64 = 30;
 
