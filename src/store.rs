@@ -229,6 +229,18 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     if now >= 0 {
         clamp_to(&mut entry, now);
     }
+    // Entries written before per-model windows had display names called them `7d opus`: read
+    // them by today's name, so every surface agrees until the next endpoint answer replaces them.
+    for s in [entry.snapshot.as_mut(), entry.estimate.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        for w in &mut s.scoped {
+            if let Some(name) = w.name.strip_prefix("7d ") {
+                w.name = name.to_string();
+            }
+        }
+    }
     Ok(entry)
 }
 
@@ -664,6 +676,35 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
+    }
+
+    /// Before per-model windows had display names, entries called them `7d opus`: read by
+    /// today's name, so the line, `--json` and the hook's announcement keys agree.
+    #[test]
+    fn legacy_model_window_names_read_as_today() {
+        let (_d, store) = store();
+        store
+            .update(NOW, |e| {
+                let mut s = snap(NOW);
+                s.scoped.push(crate::usage::ScopedWindow {
+                    name: "7d opus".into(),
+                    window: crate::usage::Window::percent(91.0, Some(NOW + 86_400)),
+                    is_active: false,
+                });
+                e.snapshot = Some(s);
+                true
+            })
+            .unwrap();
+        let names: Vec<String> = store
+            .read(NOW)
+            .unwrap()
+            .snapshot
+            .unwrap()
+            .scoped
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(names, ["opus"]);
     }
 
     /// The clock stepped back an hour: the reading survives, shown as current; a refresh is

@@ -24,7 +24,7 @@ use crate::input;
 use crate::render;
 use crate::report::Report;
 use crate::store;
-use crate::usage::{Extra, ScopedWindow, Snapshot, Source, Window};
+use crate::usage::{Extra, Snapshot, Source, Window};
 
 /// Reset times this close together name the same window period.
 const SAME_PERIOD_S: u64 = 3600;
@@ -54,6 +54,9 @@ pub struct RateLimited {
 #[derive(Debug, PartialEq)]
 pub struct Warning {
     pub text: String,
+    /// The window it is about (`5h`, `7d`, `7d:<model>`), so one message never names a window
+    /// twice; `None` for a remark that is about no window (extra usage).
+    pub window: Option<String>,
 }
 
 /// The hook event on stdin, with the fields ccmeter reads from it.
@@ -100,12 +103,6 @@ impl Event {
     }
 }
 
-/// A per-model window's model name. Stores written before issue #11 named it `7d opus`; until
-/// the next endpoint answer replaces them, both spellings name the same window.
-pub fn model_name(s: &ScopedWindow) -> &str {
-    s.name.strip_prefix("7d ").unwrap_or(&s.name)
-}
-
 /// One window the snapshot holds, with the names a message and the announcement state use.
 struct Named<'a> {
     /// `5h`, `7d`, or `7d:<model>`.
@@ -134,7 +131,7 @@ fn current_windows(snap: &Snapshot, now: i64) -> Vec<(Named<'_>, f64)> {
         })
     });
     let scoped = snap.scoped.iter().map(|s| {
-        let model = model_name(s);
+        let model = s.name.as_str();
         Named {
             key: format!("7d:{model}"),
             label: format!("7-day {model}"),
@@ -207,7 +204,10 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
             }
             _ => format!("{name} limit at {about}{shown}%{reset}"),
         };
-        out.push(Warning { text });
+        out.push(Warning {
+            text,
+            window: Some(named.key),
+        });
     }
     // Forget periods long over so the file stays small.
     // Periods are reset times in seconds, or `day<n>` (days since the epoch).
@@ -296,6 +296,7 @@ pub fn switch_warning(
             render::round_percent(*p),
             resets_in(named.window, report.now)
         ),
+        window: Some(named.key.clone()),
     })
 }
 
@@ -362,12 +363,13 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
                     named.label,
                     resets_in(named.window, now)
                 ),
+                window: Some(named.key.clone()),
             }
         })
         .collect();
     // Pay-as-you-go credits that still have room are what lets the user go on now.
     if let Some(extra) = snap.extra.as_ref().filter(|_| !out.is_empty()) {
-        out.extend(extra_room(extra).map(|text| Warning { text }));
+        out.extend(extra_room(extra).map(|text| Warning { text, window: None }));
     }
     out
 }
@@ -507,13 +509,13 @@ fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String>
     };
     // Crossed thresholds are still recorded, but a window the rate-limit news already names is
     // not said twice in one message.
-    let label = |w: &Warning| {
-        let text = w.text.strip_prefix("rate-limited; ").unwrap_or(&w.text);
-        text.split(" limit").next().unwrap_or_default().to_string()
-    };
-    let named: Vec<String> = found.iter().map(label).collect();
+    let named: Vec<Option<String>> = found.iter().map(|w| w.window.clone()).collect();
     let crossed = warnings(&report, &config.warn_at, &mut announced);
-    found.extend(crossed.into_iter().filter(|w| !named.contains(&label(w))));
+    found.extend(
+        crossed
+            .into_iter()
+            .filter(|w| w.window.is_none() || !named.contains(&w.window)),
+    );
     let msg = message(&found, &report);
     // Record first: if the state cannot be saved, saying it again next prompt is the lesser evil.
     if msg.is_some() || pending.is_some() {
@@ -525,6 +527,7 @@ fn thresholds(config: &Config, input: &input::Input, now: i64) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usage::ScopedWindow;
 
     const NOW: i64 = 1_795_000_000;
 
@@ -563,7 +566,8 @@ mod tests {
         assert_eq!(
             first,
             [Warning {
-                text: "5-hour limit at 83%, resets in 42m".into()
+                text: "5-hour limit at 83%, resets in 42m".into(),
+                window: Some("5h".into()),
             }]
         );
         assert_eq!(
@@ -607,23 +611,26 @@ mod tests {
     const DAYS_3: i64 = 3 * 86_400;
 
     #[test]
-    fn per_model_windows_warn_once_per_threshold_under_either_name() {
+    fn per_model_windows_warn_once_per_threshold() {
         let t = [80.0, 95.0];
-        for name in ["fable", "7d fable"] {
-            let mut a = Announced::default();
-            let r = with_scoped(report(2.0, 59.0, Source::Oauth), &[(name, 100.0, DAYS_3)]);
-            assert_eq!(
-                warnings(&r, &t, &mut a),
-                [Warning {
-                    text: "7-day fable limit at 100%, resets in 3d".into()
-                }]
-            );
-            assert!(warnings(&r, &t, &mut a).is_empty());
-            assert_eq!(
-                a.windows.keys().collect::<Vec<_>>(),
-                [&format!("7d:fable@{}", NOW + DAYS_3)]
-            );
-        }
+        // (Entries that still say `7d fable` are read as `fable` by the store: store.rs tests.)
+        let mut a = Announced::default();
+        let r = with_scoped(
+            report(2.0, 59.0, Source::Oauth),
+            &[("fable", 100.0, DAYS_3)],
+        );
+        assert_eq!(
+            warnings(&r, &t, &mut a),
+            [Warning {
+                text: "7-day fable limit at 100%, resets in 3d".into(),
+                window: Some("7d:fable".into()),
+            }]
+        );
+        assert!(warnings(&r, &t, &mut a).is_empty());
+        assert_eq!(
+            a.windows.keys().collect::<Vec<_>>(),
+            [&format!("7d:fable@{}", NOW + DAYS_3)]
+        );
         // 7d and a model window announce independently.
         let mut a = Announced::default();
         let r = with_scoped(report(2.0, 81.0, Source::Oauth), &[("opus", 91.0, DAYS_3)]);
@@ -659,7 +666,7 @@ mod tests {
         let t = [80.0, 95.0];
         let r = with_scoped(
             report(12.0, 48.0, Source::Oauth),
-            &[("7d opus", 91.0, 2 * 86_400 + 60), ("sonnet", 30.0, DAYS_3)],
+            &[("opus", 91.0, 2 * 86_400 + 60), ("sonnet", 30.0, DAYS_3)],
         );
         let text = |w: Option<Warning>| w.map(|w| w.text);
         assert_eq!(

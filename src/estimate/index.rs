@@ -177,13 +177,14 @@ pub fn read_msg(log: &File, offset: u64, key: u64) -> Option<Msg> {
         .map(|(_, m)| m)
 }
 
+/// A positioned read that leaves the file offset alone (shared with the transcript scan).
 #[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 #[cfg(not(unix))]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     use std::io::{Seek, SeekFrom};
     let mut f = file;
     f.seek(SeekFrom::Start(offset))?;

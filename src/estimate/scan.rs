@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::index::read_exact_at;
 use super::log::{self, Appender, Mark, Msg};
 use super::{HORIZON, ScanStats, State, Tuning};
 
@@ -313,18 +314,6 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<(u64, 
 fn keep_tail(line: &mut Vec<u8>) {
     let from = line.len().saturating_sub(USAGE.len());
     line.drain(..from);
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))?;
-    f.read_exact(buf)
 }
 
 /// Opens a transcript for reading, refusing anything but the regular file that was stat'ed.
