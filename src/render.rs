@@ -32,7 +32,9 @@ enum Colour {
 }
 
 impl Colour {
+    /// Thresholds on the number as shown: 49.6 reads "50%" and must not be green.
     fn for_percent(p: f64) -> Colour {
+        let p = f64::from(round_percent(p));
         if p >= 80.0 {
             Colour::Red
         } else if p >= 50.0 {
@@ -60,11 +62,7 @@ fn paint(style: Style, colour: Colour, text: &str) -> String {
 
 /// `text` in the colour the line gives `percent` (green, yellow, red), written for `style`.
 pub fn paint_percent(style: Style, percent: f64, text: &str) -> String {
-    paint(
-        style,
-        Colour::for_percent(f64::from(round_percent(percent))),
-        text,
-    )
+    paint(style, Colour::for_percent(percent), text)
 }
 
 /// Rounds half up, after clamping to 0..=100.
@@ -168,7 +166,7 @@ fn colour_of(w: &Window, now: i64) -> Option<Colour> {
         Some(Severity::Normal) => Colour::Green,
         Some(Severity::Warning) => Colour::Yellow,
         Some(Severity::Critical) => Colour::Red,
-        None => Colour::for_percent(f64::from(round_percent(p))),
+        None => Colour::for_percent(p),
     })
 }
 
