@@ -156,6 +156,18 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
+            "endpoint answered oddly",
+            report(
+                Some(snap(Source::Oauth, 1500, w(35.0, 6000), w(20.0, 86_400))),
+                Some(Problem::UnexpectedAnswer),
+                Some(120),
+            ),
+        ),
+        (
+            "keychain locked (macOS)",
+            report(None, Some(Problem::KeychainLocked), None),
+        ),
+        (
             "not logged in",
             report(None, Some(Problem::NotLoggedIn), None),
         ),
