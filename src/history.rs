@@ -944,7 +944,7 @@ pub fn trim(path: &Path, now: i64) -> io::Result<Trimmed> {
         out.push(b'\n');
     }
     let kept = points.iter().filter(|p| p.taken_at >= cutoff).count();
-    crate::store::write_atomic(path, &out)?;
+    crate::files::write_atomic(path, &out)?;
     Ok(Trimmed::Rewritten {
         kept,
         dropped: total - kept + bad,

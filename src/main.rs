@@ -1,24 +1,8 @@
 //! ccmeter: how much of a Claude Pro/Max plan's rate limits are used, in one line.
 //! The flow is here; every behaviour lives one hop away in a module named for it.
 
-mod cli;
-mod cmd;
-mod credentials;
-mod endpoint;
-mod estimate;
-mod history;
-mod input;
-mod paths;
-mod projection;
-mod refresh;
-mod render;
-mod report;
-mod store;
-#[cfg(test)]
-mod testutil;
-mod usage;
-
-use cli::Command;
+use ccmeter::cli::{self, Command};
+use ccmeter::{cmd, refresh};
 
 fn main() {
     let config = cli::from_process();
@@ -54,19 +38,4 @@ fn restore_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-}
-
-/// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
-/// `CCMETER_NOW` pins it, so black-box tests and `demo`-style reproductions are deterministic.
-pub fn now() -> i64 {
-    if let Some(t) = std::env::var("CCMETER_NOW")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return t;
-    }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -182,35 +182,10 @@ pub fn project(
     })
 }
 
-/// `+12`, `-5`, `0`: pace in whole points, as templates print it.
-pub fn fmt_pace(pace: f64) -> String {
-    let p = pace.round() as i64;
-    if p > 0 {
-        format!("+{p}")
-    } else {
-        p.to_string()
-    }
-}
-
-/// Time until full: `42m` under an hour, `1h05m` under 10 h (`1h` on the hour), then like `↻`.
-pub fn fmt_full_in(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (h, m) = (secs / 3600, secs % 3600 / 60);
-    if secs < 3600 {
-        format!("{}m", m.max(1))
-    } else if secs < 10 * 3600 {
-        match m {
-            0 => format!("{h}h"),
-            m => format!("{h}h{m:02}m"),
-        }
-    } else {
-        crate::render::fmt_until(secs)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmt::{fmt_full_in, fmt_pace};
 
     const NOW: i64 = 1_795_000_000;
     const H: i64 = 3600;

@@ -13,8 +13,9 @@ use crate::cli::Config;
 use crate::credentials::{self, Lookup};
 use crate::endpoint::{self, Outcome};
 use crate::estimate;
+use crate::files::{self, FileLock};
 use crate::history;
-use crate::store::{self, Entry, FileLock, Health, Rejected};
+use crate::store::{Entry, Health, Rejected};
 use crate::usage::{self, Problem, Snapshot};
 
 /// A start marker older than this belongs to a worker that died: it no longer blocks a spawn.
@@ -129,11 +130,11 @@ fn claim_marker(marker: &Path) -> bool {
     let Some(dir) = marker.parent() else {
         return false;
     };
-    if store::ensure_dir(dir).is_err() {
+    if files::ensure_dir(dir).is_err() {
         return false;
     }
     let create = || {
-        store::cache_open_options()
+        files::cache_open_options()
             .write(true)
             .create_new(true)
             .open(marker)
@@ -207,7 +208,7 @@ pub fn run(config: &Config, wait: bool) -> i32 {
 pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     let mut out = RunReport::default();
     let marker = config.store.sidecar("refresh.started");
-    if let Err(e) = store::ensure_dir(config.store.dir()) {
+    if let Err(e) = files::ensure_dir(config.store.dir()) {
         out.lines.push(format!(
             "cache dir {} unusable: {e}",
             config.store.dir().display()

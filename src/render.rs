@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::projection::{Projection, fmt_full_in, fmt_pace};
+use crate::fmt::{fmt_age, fmt_full_in, fmt_pace, fmt_tokens, fmt_until, round_percent};
+use crate::projection::Projection;
 use crate::report::Report;
 use crate::usage::{Problem, Severity, Snapshot, Source, Used, Window, format_rfc3339};
 
@@ -63,57 +64,6 @@ fn paint(style: Style, colour: Colour, text: &str) -> String {
 /// `text` in the colour the line gives `percent` (green, yellow, red), written for `style`.
 pub fn paint_percent(style: Style, percent: f64, text: &str) -> String {
     paint(style, Colour::for_percent(percent), text)
-}
-
-/// Rounds half up, after clamping to 0..=100.
-pub fn round_percent(p: f64) -> u8 {
-    (p.clamp(0.0, 100.0) + 0.5).floor() as u8
-}
-
-/// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h05m`, `2h` on the hour: the same
-/// two-digit minutes as `full in 1h05m`), `14h` under
-/// 48 h, `3d` beyond. Always floors, except that a reset less than a minute away shows `1m`
-/// rather than a misleading `0m`.
-pub fn fmt_until(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (m, h) = (secs / 60, secs / 3600);
-    if secs < 3600 {
-        format!("{}m", m.max(1))
-    } else if secs < 10 * 3600 {
-        match m % 60 {
-            0 => format!("{h}h"),
-            rest => format!("{h}h{rest:02}m"),
-        }
-    } else if secs < 48 * 3600 {
-        format!("{h}h")
-    } else {
-        format!("{}d", secs / 86_400)
-    }
-}
-
-/// Age of data: `45s`, `12m`, `3h`, `2d`.
-pub fn fmt_age(secs: i64) -> String {
-    let secs = secs.max(0);
-    if secs < 60 {
-        format!("{secs}s")
-    } else if secs < 3600 {
-        format!("{}m", secs / 60)
-    } else if secs < 48 * 3600 {
-        format!("{}h", secs / 3600)
-    } else {
-        format!("{}d", secs / 86_400)
-    }
-}
-
-/// Token counts as people say them: `950`, `12.3k`, `1.2M`.
-pub fn fmt_tokens(n: u64) -> String {
-    if n < 1000 {
-        n.to_string()
-    } else if n < 1_000_000 {
-        format!("{:.1}k", n as f64 / 1e3)
-    } else {
-        format!("{:.1}M", n as f64 / 1e6)
-    }
 }
 
 /// The short text for a problem, as shown in the line.

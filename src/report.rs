@@ -39,7 +39,7 @@ pub struct Shown<'a> {
 
 /// A percentage as the line shows it, so "fuller" means fuller to the reader's eye.
 fn shown_percent(w: &Window, now: i64) -> Option<u8> {
-    w.live_percent(now).map(crate::render::round_percent)
+    w.live_percent(now).map(crate::fmt::round_percent)
 }
 
 /// Which of the snapshot's numbers go on the line. Pure.

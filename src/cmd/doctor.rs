@@ -5,9 +5,9 @@
 
 use crate::cli::Config;
 use crate::credentials::Lookup;
+use crate::refresh;
 use crate::render::{self, Style};
 use crate::usage::Problem;
-use crate::{refresh, store};
 
 /// Problems only the user can fix.
 fn needs_action(p: Problem) -> bool {
@@ -57,7 +57,8 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let path = config.store.entry_path();
     let entry = match config.store.read(now) {
         Ok(e) => {
-            let age = |s: &crate::usage::Snapshot| render::fmt_age(now.saturating_sub(s.taken_at));
+            let age =
+                |s: &crate::usage::Snapshot| crate::fmt::fmt_age(now.saturating_sub(s.taken_at));
             let what = match (&e.snapshot, &e.estimate) {
                 (Some(s), Some(est)) => format!(
                     "{} data, {} old; estimate {} old",
@@ -79,9 +80,9 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     };
     say("history", &super::history::describe_file(config, now));
     let dir = config.store.dir();
-    let usable = store::ensure_dir(dir).and_then(|()| store::probe_writable(dir));
+    let usable = crate::files::ensure_dir(dir).and_then(|()| crate::files::probe_writable(dir));
     if let Err(e) = usable {
-        let text = match store::unsafe_dir_reason(&e) {
+        let text = match crate::files::unsafe_dir_reason(&e) {
             Some(why) => format!("→ cache dir is not usable: {why}"),
             None => format!(
                 "→ cache dir is not usable: cannot write to {} ({e}); numbers are neither \
@@ -97,7 +98,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     if let Some(h) = entry.as_ref().map(|e| &e.health) {
         let when = |t: Option<i64>| {
             t.map_or("never".into(), |t| {
-                format!("{} ago", render::fmt_age(now.saturating_sub(t)))
+                format!("{} ago", crate::fmt::fmt_age(now.saturating_sub(t)))
             })
         };
         match h.problem {
@@ -130,8 +131,8 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 "backoff",
                 &format!(
                     "no request with the rejected credentials until they change (a /login; re-checked every {}) or for {} at most",
-                    render::fmt_age(config.ttl.max(60)),
-                    render::fmt_until(r.retry_at - now)
+                    crate::fmt::fmt_age(config.ttl.max(60)),
+                    crate::fmt::fmt_until(r.retry_at - now)
                 ),
             );
         } else if let Some(until) = h.backoff_until.filter(|&t| t > now) {
@@ -139,7 +140,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 "backoff",
                 &format!(
                     "no request for {} (shared by every ccmeter process)",
-                    render::fmt_until(until.saturating_sub(now))
+                    crate::fmt::fmt_until(until.saturating_sub(now))
                 ),
             );
         }
@@ -148,7 +149,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 "keychain",
                 &format!(
                     "not read for {} more ({}), so no second dialog stacks up",
-                    render::fmt_until(w.until - now),
+                    crate::fmt::fmt_until(w.until - now),
                     w.reason
                 ),
             );

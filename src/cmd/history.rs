@@ -76,12 +76,14 @@ pub fn describe_file(config: &Config, now: i64) -> String {
     let first = times.iter().copied().min();
     let last = times.iter().copied().max();
     let span = match (first, last) {
-        (Some(a), Some(b)) if a == b => format!(", {} ago", render::fmt_age(now.saturating_sub(a))),
+        (Some(a), Some(b)) if a == b => {
+            format!(", {} ago", crate::fmt::fmt_age(now.saturating_sub(a)))
+        }
         (Some(a), Some(b)) => format!(
             ", from {} ago to {} ago ({} span)",
-            render::fmt_age(now.saturating_sub(a)),
-            render::fmt_age(now.saturating_sub(b)),
-            render::fmt_age(b - a)
+            crate::fmt::fmt_age(now.saturating_sub(a)),
+            crate::fmt::fmt_age(now.saturating_sub(b)),
+            crate::fmt::fmt_age(b - a)
         ),
         _ => String::new(),
     };
@@ -296,14 +298,14 @@ impl Chart {
         let resets = latest
             .r
             .filter(|&r| r > now)
-            .map(|r| format!("↻{}", render::fmt_until(r - now)));
+            .map(|r| format!("↻{}", crate::fmt::fmt_until(r - now)));
         let latest_text = render::paint_percent(
             self.style,
             latest.p,
-            &format!("{}%", render::round_percent(latest.p)),
+            &format!("{}%", crate::fmt::round_percent(latest.p)),
         );
         let ago = match now - latest_t {
-            a if a >= 60 => format!(" {} ago", render::fmt_age(a)),
+            a if a >= 60 => format!(" {} ago", crate::fmt::fmt_age(a)),
             _ => String::new(),
         };
         let span_text = if days == 1 {

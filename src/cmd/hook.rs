@@ -21,9 +21,7 @@ use serde_json::Value;
 
 use crate::cli::Config;
 use crate::input;
-use crate::render;
 use crate::report::Report;
-use crate::store;
 use crate::usage::{Extra, Snapshot, Source, Window};
 
 /// Reset times this close together name the same window period.
@@ -158,7 +156,7 @@ fn about(snap: &Snapshot) -> &'static str {
 fn resets_in(w: &Window, now: i64) -> String {
     w.resets_at
         .filter(|&t| t > now)
-        .map(|t| format!(", resets in {}", render::fmt_until(t - now)))
+        .map(|t| format!(", resets in {}", crate::fmt::fmt_until(t - now)))
         .unwrap_or_default()
 }
 
@@ -171,7 +169,7 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
     let mut out = Vec::new();
     for (named, p) in current_windows(snap, report.now) {
         let (key, name, w) = (named.key.as_str(), named.label.as_str(), named.window);
-        let shown = render::round_percent(p);
+        let shown = crate::fmt::round_percent(p);
         let crossed = thresholds
             .iter()
             .rfind(|&&t| f64::from(shown) >= t)
@@ -194,12 +192,12 @@ pub fn warnings(report: &Report, thresholds: &[f64], announced: &mut Announced) 
         let reset = w
             .resets_at
             .filter(|&t| t > report.now)
-            .map(|t| format!(", resets in {}", render::fmt_until(t - report.now)))
+            .map(|t| format!(", resets in {}", crate::fmt::fmt_until(t - report.now)))
             .unwrap_or_default();
         let text = match (pace_slot, full_in) {
             (Some(s), Some(secs)) => {
                 announced.windows.insert(s, f64::from(shown));
-                let full = crate::projection::fmt_full_in(secs);
+                let full = crate::fmt::fmt_full_in(secs);
                 format!("{name} limit at {about}{shown}%: at this pace full in {full}{reset}")
             }
             _ => format!("{name} limit at {about}{shown}%{reset}"),
@@ -277,7 +275,7 @@ pub fn switch_warning(
         .iter()
         .filter(|(n, _)| targets(n))
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .filter(|(_, p)| f64::from(render::round_percent(*p)) >= first);
+        .filter(|(_, p)| f64::from(crate::fmt::round_percent(*p)) >= first);
     // Else a full window: 5h and 7d stop every model, so they come before another model's; of
     // those, the one that stays full longest.
     let full = || {
@@ -293,7 +291,7 @@ pub fn switch_warning(
             requested_model.unwrap_or(to_model),
             named.label,
             about(snap),
-            render::round_percent(*p),
+            crate::fmt::round_percent(*p),
             resets_in(named.window, report.now)
         ),
         window: Some(named.key.clone()),
@@ -346,7 +344,7 @@ pub fn rate_limit_warnings(report: &Report, local: Option<time::UtcOffset>) -> V
                 format!(
                     "at {}{}% when last read",
                     about(snap),
-                    render::round_percent(*p)
+                    crate::fmt::round_percent(*p)
                 )
             };
             let clock = named
@@ -403,7 +401,7 @@ pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
     let age = if report.is_stale() {
         report
             .age()
-            .map(|a| format!(" (as of {} ago)", render::fmt_age(a)))
+            .map(|a| format!(" (as of {} ago)", crate::fmt::fmt_age(a)))
             .unwrap_or_default()
     } else {
         String::new()
@@ -475,7 +473,7 @@ fn local_offset(now: i64) -> Option<time::UtcOffset> {
 }
 
 fn load_announced(config: &Config) -> Announced {
-    store::read_cache_file(&config.store.sidecar("hook.json"), 64 * 1024)
+    crate::files::read_cache_file(&config.store.sidecar("hook.json"), 64 * 1024)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
@@ -484,8 +482,8 @@ fn load_announced(config: &Config) -> Announced {
 fn save_announced(config: &Config, announced: &Announced) {
     if let Ok(bytes) = serde_json::to_vec(announced) {
         let path = config.store.sidecar("hook.json");
-        let _ = store::ensure_dir(config.store.dir())
-            .and_then(|_| store::write_cache_file(&path, &bytes));
+        let _ = crate::files::ensure_dir(config.store.dir())
+            .and_then(|_| crate::files::write_cache_file(&path, &bytes));
     }
 }
 

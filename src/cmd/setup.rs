@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cli::{Config, SetupArgs};
-use crate::store::write_atomic;
+use crate::files::write_atomic;
 
 use json::Node;
 
@@ -1145,7 +1145,7 @@ fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> 
 }
 
 fn write_record(config: &Config, file: &Path, record: &Record) -> io::Result<()> {
-    crate::store::ensure_dir(config.store.dir())?;
+    crate::files::ensure_dir(config.store.dir())?;
     let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
     write_atomic(file, &bytes)
 }

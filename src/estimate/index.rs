@@ -48,8 +48,8 @@ impl LogId {
     pub fn of_meta(meta: &std::fs::Metadata) -> LogId {
         LogId {
             len: meta.len(),
-            inode: super::scan::inode(meta),
-            mtime: super::scan::mtime_ns(meta),
+            inode: crate::files::inode(meta),
+            mtime: crate::files::mtime_ns(meta),
         }
     }
 }
@@ -171,24 +171,10 @@ impl Index {
 /// Reads the message record at `offset` of the log, checking it is `key`'s.
 pub fn read_msg(log: &File, offset: u64, key: u64) -> Option<Msg> {
     let mut rec = [0u8; log::MSG_LEN];
-    read_exact_at(log, &mut rec, offset).ok()?;
+    crate::files::read_exact_at(log, &mut rec, offset).ok()?;
     log::decode_msg(&rec)
         .filter(|(k, _)| *k == key)
         .map(|(_, m)| m)
-}
-
-/// A positioned read that leaves the file offset alone (shared with the transcript scan).
-#[cfg(unix)]
-pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))?;
-    f.read_exact(buf)
 }
 
 /// What a summary is written from.
@@ -252,7 +238,7 @@ pub fn write(path: &Path, s: &Summary) -> io::Result<()> {
     }
     let check = digest(&b);
     b.extend_from_slice(&check.to_le_bytes());
-    crate::store::write_cache_file(path, &b)
+    crate::files::write_cache_file(path, &b)
 }
 
 /// Applies `removed` and `added` (each sorted) to a sorted timeline in one pass.

@@ -230,7 +230,7 @@ pub struct Loaded {
 /// Opens an existing state file for reading: never through a symlink, only a regular file (a
 /// FIFO planted in the cache dir must not block the worker).
 pub fn open_state(path: &Path) -> io::Result<File> {
-    crate::store::open_cache_file(path)
+    crate::files::open_cache_file(path)
 }
 
 /// Reads the log; anything unreadable or foreign reads as an empty state.
@@ -391,7 +391,7 @@ impl Appender {
     }
 
     fn open(&mut self) -> io::Result<File> {
-        crate::store::ensure_dir(self.path.parent().unwrap_or(Path::new(".")))?;
+        crate::files::ensure_dir(self.path.parent().unwrap_or(Path::new(".")))?;
         let mut opts = OpenOptions::new();
         opts.read(true).append(true).create(true);
         #[cfg(unix)]
@@ -438,8 +438,8 @@ pub fn rewrite<'a>(
     for (p, m) in marks {
         buf.extend_from_slice(&encode_mark(p, m));
     }
-    crate::store::ensure_dir(path.parent().unwrap_or(Path::new(".")))?;
-    crate::store::write_atomic(path, &buf)?;
+    crate::files::ensure_dir(path.parent().unwrap_or(Path::new(".")))?;
+    crate::files::write_atomic(path, &buf)?;
     Ok(offsets)
 }
 

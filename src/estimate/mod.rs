@@ -79,7 +79,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::usage::{Snapshot, Source, Used, Window};
 use index::{Index, LogId};
 use log::{Appender, KeyMap, Mark, Msg};
@@ -670,9 +670,9 @@ impl Calibrations {
     }
 
     fn save(&self, store: &Store) -> io::Result<()> {
-        store::ensure_dir(store.dir())?;
+        crate::files::ensure_dir(store.dir())?;
         let bytes = serde_json::to_vec(self).map_err(io::Error::other)?;
-        store::write_atomic(&store.sidecar("calibration.json"), &bytes)
+        crate::files::write_atomic(&store.sidecar("calibration.json"), &bytes)
     }
 
     /// Records what `auth` says about local usage; returns whether anything was recorded.

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::index::read_exact_at;
 use super::log::{self, Appender, Mark, Msg};
 use super::{HORIZON, ScanStats, State, Tuning};
+use crate::files::{inode, mtime_ns, read_exact_at};
 
 /// Directory depth under `projects/` that is searched (Claude Code uses one level, and two
 /// for subagent transcripts).
@@ -404,25 +404,6 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
         at = s;
     }
     false
-}
-
-pub(super) fn mtime_ns(meta: &fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
-        .unwrap_or(0)
-}
-
-#[cfg(unix)]
-pub(super) fn inode(meta: &fs::Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.ino()
-}
-
-#[cfg(not(unix))]
-pub(super) fn inode(_meta: &fs::Metadata) -> u64 {
-    0
 }
 
 #[cfg(test)]
