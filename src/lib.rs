@@ -19,6 +19,7 @@ pub mod report;
 pub mod store;
 #[cfg(test)]
 mod testutil;
+pub mod text;
 pub mod usage;
 
 /// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
