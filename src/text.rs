@@ -32,9 +32,7 @@ pub fn clean(s: &str, max_chars: usize) -> String {
                     out.pop();
                     count -= 1;
                 }
-                let trimmed = out.trim_end().len();
-                count -= out.len() - trimmed; // only spaces are trimmed, one byte each
-                out.truncate(trimmed);
+                out.truncate(out.trim_end().len());
                 out.push('…');
             }
             return out;
