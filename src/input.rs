@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::usage::{Snapshot, Source, Window, lenient_f64, lenient_time, plausible_reset};
+use crate::usage::{
+    Snapshot, Source, Window, lenient_f64, lenient_time, plausible_reset, readable_percent,
+};
 
 /// Input beyond this is not something Claude Code sent: ignored whole.
 pub const MAX_INPUT: usize = 1024 * 1024;
@@ -30,6 +32,10 @@ pub struct Input {
     pub rate_limits: Option<Snapshot>,
     pub hook_event_name: Option<String>,
     pub session_id: Option<String>,
+    /// `cost.total_api_duration_ms`: the session's time spent in API requests so far. It grows
+    /// with every request and only then, so a `rate_limits` sent with the same session and the
+    /// same API time as before is a re-send of an old reading, not news (DESIGN, rule 6).
+    pub api_duration_ms: Option<f64>,
     pub transcript_path: Option<String>,
     /// True when the JSON looks like Claude Code's statusLine payload (it renders ANSI colour).
     pub is_statusline: bool,
@@ -184,7 +190,8 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(String::from);
     let window = |name: &str| -> Option<Window> {
         let w = obj.get("rate_limits")?.get(name)?;
-        let used = lenient_f64(w.get("used_percentage")?)?;
+        // `-50` or `1e308` is no reading: the stored one stays on the line.
+        let used = readable_percent(lenient_f64(w.get("used_percentage")?)?)?;
         Some(Window::percent(
             used,
             plausible_reset(w.get("resets_at").and_then(lenient_time), now),
@@ -207,6 +214,11 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
         rate_limits,
         hook_event_name,
         session_id: text("session_id"),
+        api_duration_ms: obj
+            .get("cost")
+            .and_then(|c| c.get("total_api_duration_ms"))
+            .and_then(lenient_f64)
+            .filter(|ms| *ms >= 0.0),
         transcript_path: text("transcript_path"),
         is_statusline,
         claude_code_version: obj
@@ -272,6 +284,53 @@ mod tests {
             NOW,
         );
         assert_eq!(input.rate_limits, None);
+    }
+
+    #[test]
+    fn session_and_api_time_tell_news_from_a_re_send() {
+        // Captured from Claude Code 2.1.197 (scripts/e2e-claude-code.sh).
+        let input = parse(&fixture("statusline-captured-claude-code.json"), NOW);
+        assert_eq!(
+            input.session_id.as_deref(),
+            Some("ad01e7d6-a003-49fa-ad51-f7fe52362af8")
+        );
+        assert_eq!(input.api_duration_ms, Some(100.0));
+        assert_eq!(
+            parse(&fixture("statusline-full.json"), NOW).api_duration_ms,
+            Some(211_800.0)
+        );
+        // Old clients send no cost; a string or a negative is read leniently or not at all.
+        let legacy = parse(&fixture("statusline-legacy-status-event.json"), NOW);
+        assert_eq!(legacy.api_duration_ms, None);
+        let api = |v: &str| {
+            parse(
+                format!(r#"{{"cost":{{"total_api_duration_ms":{v}}}}}"#).as_bytes(),
+                NOW,
+            )
+            .api_duration_ms
+        };
+        assert_eq!(api(r#""2300""#), Some(2300.0));
+        assert_eq!(api("-1"), None);
+        assert_eq!(api("null"), None);
+    }
+
+    #[test]
+    fn unreadable_percentages_are_no_window() {
+        for bad in ["-50", "1e308", "-0.5", "100000", r#""NaN""#, r#""inf""#] {
+            let body = format!(
+                r#"{{"rate_limits":{{"five_hour":{{"used_percentage":{bad},"resets_at":1795000000}},"seven_day":{{"used_percentage":18,"resets_at":1795400000}}}}}}"#
+            );
+            let s = parse(body.as_bytes(), NOW).rate_limits.unwrap();
+            assert_eq!(s.five_hour, None, "{bad}");
+            assert_eq!(s.seven_day.unwrap().used, Used::Percent(18.0), "{bad}");
+        }
+        let only =
+            br#"{"rate_limits":{"five_hour":{"used_percentage":-50,"resets_at":1795000000}}}"#;
+        assert_eq!(parse(only, NOW).rate_limits, None);
+        let edge =
+            br#"{"rate_limits":{"five_hour":{"used_percentage":1000,"resets_at":1795000000}}}"#;
+        let s = parse(edge, NOW).rate_limits.unwrap();
+        assert_eq!(s.five_hour.unwrap().used, Used::Percent(1000.0));
     }
 
     #[test]

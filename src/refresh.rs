@@ -60,8 +60,9 @@ fn snapshot_age(s: Option<&Snapshot>, now: i64) -> i64 {
     s.map_or(i64::MAX, |s| now.saturating_sub(s.taken_at))
 }
 
-/// What the due rules look at; `snapshot` is the newest authoritative reading (live stdin
-/// counts, even before it reaches the store).
+/// What the due rules look at; `snapshot` is the stored one with stdin's reading merged in,
+/// as fresh as its newest number. A re-send (an idle session's old numbers) renews no number,
+/// so it does not count as live: the numbers age and the endpoint is asked as if no stdin came.
 #[derive(Debug, Clone, Copy)]
 pub struct Due<'a> {
     pub snapshot: Option<&'a Snapshot>,
@@ -75,9 +76,9 @@ pub struct Due<'a> {
 }
 
 impl<'a> Due<'a> {
-    pub fn of(entry: Option<&'a Entry>, live: Option<&'a Snapshot>, now: i64) -> Due<'a> {
+    pub fn of(entry: Option<&'a Entry>, merged: Option<&'a Snapshot>, now: i64) -> Due<'a> {
         Due {
-            snapshot: live.or(entry.and_then(|e| e.snapshot.as_ref())),
+            snapshot: merged.or(entry.and_then(|e| e.snapshot.as_ref())),
             estimate: entry.and_then(|e| e.estimate.as_ref()),
             in_backoff: entry.is_some_and(|e| e.health.in_backoff(now)),
             detail_at: entry.and_then(|e| e.health.last_success),
@@ -114,8 +115,8 @@ impl<'a> Due<'a> {
 
 /// On the hot path: if a refresh is due and nobody started one within the last minute, start
 /// `ccmeter refresh` detached and return at once. Errors are swallowed: the line comes first.
-pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, live: Option<&Snapshot>, now: i64) {
-    let due = Due::of(entry, live, now);
+pub fn spawn_if_due(config: &Config, entry: Option<&Entry>, merged: Option<&Snapshot>, now: i64) {
+    let due = Due::of(entry, merged, now);
     let due = due.oauth(now, config.ttl, config.detail_ttl, config.offline)
         || due.estimate(now, config.ttl, config.stale_after);
     if !due || !claim_marker(&config.store.sidecar("refresh.started")) {
@@ -398,10 +399,13 @@ fn refresh_from_endpoint(
         }
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
-                // Per window, the newer reading wins: a stdin reading taken while we were
-                // asking is newer than our answer for the windows it has.
-                e.snapshot = Some(usage::merge(e.snapshot.as_ref(), snap));
-                let _ = history::record(&config.store.sidecar(history::FILE), &mut e.history, snap);
+                // DESIGN's merging rules: our answer wins over what it was fetched after, even
+                // if lower; a stdin reading taken while we were asking is merged as usual.
+                let merged = usage::merge(e.snapshot.as_ref(), snap, now);
+                let point = merged.as_of(snap);
+                e.snapshot = Some(merged);
+                let _ =
+                    history::record(&config.store.sidecar(history::FILE), &mut e.history, &point);
                 *h = Health {
                     last_attempt: Some(now),
                     last_success: Some(now),

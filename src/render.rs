@@ -589,7 +589,7 @@ mod tests {
         );
         merged.scoped.push(fable(95.0, None));
         let live = snap(Source::Stdin, 0, Some((42.0, 2 * 3600)), None);
-        let merged = report(Some(crate::usage::merge(Some(&merged), &live)));
+        let merged = report(Some(crate::usage::merge(Some(&merged), &live, NOW)));
         let cases = [
             ("fresh", fresh),
             ("stale", stale),

@@ -147,9 +147,9 @@ impl Report {
     }
 }
 
-/// Picks what to show. Order of authority: live stdin, then the stored authoritative snapshot,
-/// then a local estimate when the authoritative one is missing or older than `stale_after`
-/// (an estimate of now beats a measurement from hours ago, and it is always marked `~`).
+/// Picks what to show: the stored authoritative snapshot with stdin's reading merged in, then a
+/// local estimate when the authoritative one is missing or older than `stale_after` (an
+/// estimate of now beats a measurement from hours ago, and it is always marked `~`).
 pub fn decide(
     stdin: Option<&Snapshot>,
     entry: Option<&Entry>,
@@ -165,18 +165,17 @@ pub fn decide(
         note: None,
         projections: Projections::new(),
     };
+    // Stdin's numbers are merged into the stored ones, never shown instead of them: an idle
+    // session re-sends old numbers, and the line is about the account, not the session. A
+    // re-send comes dated by its session's last request, so it renews nothing and the estimate
+    // may take over from numbers that grew old, as if no stdin came.
     let stored = entry.and_then(|e| e.snapshot.as_ref());
-    if let Some(live) = stdin {
-        // Live numbers from Claude Code itself, completed by what only the store knows (a
-        // window this reading lacks, per-model windows, extra usage).
-        report.snapshot = Some(usage::merge(stored, live));
-        if let Some(entry) = entry {
-            report.problem = relevant_problem(&entry.health, report.oldest_shown_at());
-        }
+    let merged = stdin.map(|live| usage::merge(stored, live, now));
+    let stored = merged.as_ref().or(stored);
+    let Some(entry) = entry else {
+        report.snapshot = stored.cloned();
         return report;
-    }
-    let Some(entry) = entry else { return report };
-    let stored = entry.snapshot.as_ref();
+    };
     let stored_is_old = stored.is_none_or(|s| now.saturating_sub(s.taken_at) > stale_after);
     let estimate = entry.estimate.as_ref().filter(|e| {
         stored_is_old && stored.is_none_or(|s| e.taken_at > s.taken_at) && !e.is_empty()

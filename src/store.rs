@@ -53,6 +53,58 @@ pub struct Entry {
     /// due, whatever the TTL, until an attempt is made after this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_requested_at: Option<i64>,
+    /// The Claude Code sessions whose status lines sent numbers, oldest first, at most
+    /// [`MAX_SESSIONS`]: how a re-send is told from news (see [`Entry::resent_at`]). Stores
+    /// written before this field read as having seen no session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<Session>,
+}
+
+/// How many sessions the store remembers. An idle session that dropped out of the list just
+/// counts as new once more: its next re-send renews its numbers' stamp one time.
+pub const MAX_SESSIONS: usize = 64;
+
+/// Longer than any session id Claude Code sends (a UUID); a longer one is not remembered.
+const MAX_SESSION_ID: usize = 128;
+
+/// One Claude Code session, as its status line last reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    /// Its `cost.total_api_duration_ms` when it last made a request.
+    pub api_ms: f64,
+    /// When that was (unix seconds): how old the numbers it keeps re-sending really are.
+    pub at: i64,
+}
+
+impl Entry {
+    /// When a stdin reading from this session and API time is a re-send (Claude Code re-runs
+    /// the status line of an idle session with the `rate_limits` it last saw): the time that
+    /// session last made a request, which is when those numbers were read. `None` means news:
+    /// a session not seen before, or one whose API time changed since.
+    pub fn resent_at(&self, id: &str, api_ms: f64) -> Option<i64> {
+        self.sessions
+            .iter()
+            .find(|s| s.id == id && s.api_ms == api_ms)
+            .map(|s| s.at)
+    }
+
+    /// Records a request by this session at `now`, keeping the newest [`MAX_SESSIONS`].
+    /// Returns whether anything changed.
+    pub fn remember_session(&mut self, id: &str, api_ms: f64, now: i64) -> bool {
+        if id.is_empty() || id.len() > MAX_SESSION_ID || self.resent_at(id, api_ms).is_some() {
+            return false;
+        }
+        self.sessions.retain(|s| s.id != id);
+        self.sessions.push(Session {
+            id: id.to_string(),
+            api_ms,
+            at: now,
+        });
+        let excess = self.sessions.len().saturating_sub(MAX_SESSIONS);
+        self.sessions.drain(..excess);
+        true
+    }
 }
 
 /// The outcome of the last refresh attempts, shared by every process.
@@ -231,10 +283,18 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     }
     // Entries written before per-model windows had display names called them `7d opus`: read
     // them by today's name, so every surface agrees until the next endpoint answer replaces them.
+    // Entries written before unreadable percentages were refused may hold a `-50` or `1e308`:
+    // read as no number, which the next reading fills.
     for s in [entry.snapshot.as_mut(), entry.estimate.as_mut()]
         .into_iter()
         .flatten()
     {
+        for w in [&mut s.five_hour, &mut s.seven_day] {
+            if w.is_some_and(|w| !w.is_readable()) {
+                *w = None;
+            }
+        }
+        s.scoped.retain(|w| w.window.is_readable());
         for w in &mut s.scoped {
             if let Some(name) = w.name.strip_prefix("7d ") {
                 w.name = name.to_string();
@@ -291,6 +351,9 @@ fn clamp_to(entry: &mut Entry, now: i64) {
     }
     if let Some(t) = entry.refresh_requested_at.as_mut() {
         clamp(t);
+    }
+    for session in &mut entry.sessions {
+        clamp(&mut session.at);
     }
     if stepped.get() {
         entry.refresh_requested_at = Some(now);
@@ -414,6 +477,60 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.read(NOW).unwrap().snapshot, Some(snap(NOW)));
+    }
+
+    #[test]
+    fn sessions_tell_a_re_send_and_keep_the_newest_64() {
+        let mut e = Entry::default();
+        assert_eq!(e.resent_at("a", 100.0), None);
+        assert!(e.remember_session("a", 100.0, NOW - 50));
+        assert!(!e.remember_session("a", 100.0, NOW));
+        // Same session, same API time: a re-send, read when the session last made a request.
+        assert_eq!(e.resent_at("a", 100.0), Some(NOW - 50));
+        // The API time changed: news.
+        assert_eq!(e.resent_at("a", 180.0), None);
+        assert!(e.remember_session("a", 180.0, NOW));
+        assert_eq!(e.sessions.len(), 1);
+        assert_eq!(e.resent_at("a", 100.0), None);
+        // Ids that are no session id are not remembered.
+        assert!(!e.remember_session("", 1.0, NOW));
+        assert!(!e.remember_session(&"x".repeat(129), 1.0, NOW));
+        // The oldest session is dropped first; a session that speaks again moves to the end.
+        for i in 0..MAX_SESSIONS {
+            e.remember_session(&format!("s{i}"), 1.0, NOW + i as i64);
+        }
+        assert_eq!(e.sessions.len(), MAX_SESSIONS);
+        assert_eq!(e.resent_at("a", 180.0), None, "the oldest went");
+        assert!(e.remember_session("s0", 2.0, NOW + 100));
+        assert!(e.remember_session("new", 1.0, NOW + 101));
+        assert_eq!(e.resent_at("s1", 1.0), None, "s1 was the oldest then");
+        assert_eq!(e.resent_at("s0", 2.0), Some(NOW + 100));
+        assert_eq!(e.sessions.len(), MAX_SESSIONS);
+    }
+
+    #[test]
+    fn stores_from_before_sessions_and_absurd_numbers_still_read() {
+        let (_d, store) = store();
+        ensure_dir(store.dir()).unwrap();
+        // Written by an earlier ccmeter: no `sessions`, and a stdin `-50` it stored.
+        let old = format!(
+            r#"{{"version":1,"config_dir":"/x","snapshot":{{"five_hour":{{"used":{{"percent":-50.0}},"resets_at":{}}},"seven_day":{{"used":{{"percent":18.0}},"resets_at":{}}},"source":"stdin","taken_at":{NOW}}},"health":{{"problem":null,"backoff_until":null,"last_attempt":null,"last_success":null,"detail":null}}}}"#,
+            NOW + 3600,
+            NOW + 86_400
+        );
+        fs::write(store.entry_path(), old).unwrap();
+        let entry = store.read(NOW).unwrap();
+        assert!(entry.sessions.is_empty());
+        let s = entry.snapshot.unwrap();
+        assert_eq!(s.five_hour, None);
+        assert_eq!(s.seven_day, Some(Window::percent(18.0, Some(NOW + 86_400))));
+        // Sessions round-trip, and a session dated on a clock that stepped back is clamped.
+        store
+            .update(NOW, |e| e.remember_session("a", 5.0, NOW + 3600))
+            .unwrap();
+        let entry = store.read(NOW).unwrap();
+        assert_eq!(entry.resent_at("a", 5.0), Some(NOW));
+        assert_eq!(entry.refresh_requested_at, Some(NOW));
     }
 
     /// Before per-model windows had display names, entries called them `7d opus`: read by

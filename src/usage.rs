@@ -75,6 +75,14 @@ impl Window {
         self.display_percent()
     }
 
+    /// A readable percentage (see [`readable_percent`]) or a token count.
+    pub fn is_readable(&self) -> bool {
+        match self.used {
+            Used::Percent(p) => readable_percent(p).is_some(),
+            Used::Tokens(_) => true,
+        }
+    }
+
     /// Same number and reset, whoever read it when.
     pub fn same_numbers(&self, other: &Window) -> bool {
         self.used == other.used && self.resets_at == other.resets_at
@@ -252,6 +260,26 @@ impl Snapshot {
         s
     }
 
+    /// What the history records of `reading` once merged into `self`: the merged numbers of the
+    /// windows the reading has, dated as the reading. So a lower number that lost the merge (an
+    /// idle session's, or stdin's integer against the endpoint's decimal) never combs the chart.
+    pub fn as_of(&self, reading: &Snapshot) -> Snapshot {
+        let scoped = self
+            .scoped
+            .iter()
+            .filter(|sw| reading.scoped.iter().any(|r| r.name == sw.name))
+            .cloned()
+            .collect();
+        Snapshot {
+            five_hour: reading.five_hour.and(self.five_hour),
+            seven_day: reading.seven_day.and(self.seven_day),
+            scoped,
+            extra: None,
+            source: reading.source,
+            taken_at: reading.taken_at,
+        }
+    }
+
     /// When the endpoint last supplied the parts only it knows (per-model windows, extra usage).
     pub fn detail_at(&self) -> Option<i64> {
         let from_oauth = |st: Stamp| (st.source == Source::Oauth).then_some(st.taken_at);
@@ -269,39 +297,150 @@ impl Snapshot {
     }
 }
 
-/// Folds a new reading into what was known (never lose a number). Each of the 5-hour and 7-day
-/// windows is taken from the newer of the two readings that has it, keeping that reading's own
-/// time: a stdin reading that lacks `seven_day` leaves the stored one alone, and an endpoint
-/// answer that arrives after a fresher stdin reading does not overwrite it. Per-model windows
-/// and extra usage exist only in endpoint readings, so only a newer endpoint reading replaces
-/// them (as a whole: a model the endpoint no longer lists is gone).
-pub fn merge(old: Option<&Snapshot>, new: &Snapshot) -> Snapshot {
-    let new = new.stamped();
-    let Some(old) = old else { return new };
-    let old = old.stamped();
-    let at = |w: &Option<Window>| w.and_then(|w| w.at).map_or(i64::MIN, |s| s.taken_at);
-    let pick = |o: Option<Window>, n: Option<Window>| match (o, n) {
-        (Some(o), Some(n)) => Some(if at(&Some(o)) > at(&Some(n)) { o } else { n }),
+/// Two readings whose reset times differ by at most this name the same window period: stdin and
+/// the endpoint state the same reset a little differently, and consecutive periods are at least
+/// five hours apart, so an hour's slack never joins two of them.
+pub const SAME_PERIOD_S: i64 = 3600;
+
+/// The highest percentage that is still a reading. Values above 100 happen (and are clamped for
+/// display); beyond this, and anything negative or not finite, is a garbled field.
+const MAX_READABLE_PERCENT: f64 = 1000.0;
+
+/// A percentage any source sent, or `None` when it cannot be a reading (`-50`, `1e308`, NaN):
+/// kept, it would show `0%` or `100%` and put pace and history out by absurd amounts.
+pub fn readable_percent(p: f64) -> Option<f64> {
+    (p.is_finite() && (0.0..=MAX_READABLE_PERCENT).contains(&p)).then_some(p)
+}
+
+/// One window of one reading, with the reading's stamp.
+#[derive(Clone, Copy)]
+struct Stamped {
+    window: Window,
+    stamp: Stamp,
+}
+
+impl Stamped {
+    fn percent(&self) -> Option<f64> {
+        match self.window.used {
+            Used::Percent(p) => Some(p),
+            Used::Tokens(_) => None,
+        }
+    }
+}
+
+/// Which of two readings of one window is the truth (DESIGN, "Merging readings"), `old` as
+/// known, `new` just read. Returns true to take `new`.
+fn new_wins(old: &Stamped, new: &Stamped, now: i64) -> bool {
+    let (o, n) = (&old.window, &new.window);
+    // Rule 1: a reading whose reset has passed says nothing about the current period.
+    if o.has_reset(now) != n.has_reset(now) {
+        return o.has_reset(now);
+    }
+    let newer = new.stamp.taken_at >= old.stamp.taken_at;
+    let (Some(or), Some(nr)) = (o.resets_at, n.resets_at) else {
+        // Rule 5: no period known, the newest reading wins.
+        return newer;
+    };
+    // Rule 2: a later period wins; an earlier one never replaces it.
+    if nr.abs_diff(or) > SAME_PERIOD_S as u64 {
+        return nr > or;
+    }
+    // Rule 4: the endpoint's answer is the only reading whose age is known, so one fetched
+    // after the other reading wins even if lower (a plan change rescales the percentage). The
+    // same holds the other way round: a reading older than a stored endpoint answer (an idle
+    // session's re-send, dated by its last request) does not undo it.
+    if new.stamp.source == Source::Oauth && newer {
+        return true;
+    }
+    if old.stamp.source == Source::Oauth && old.stamp.taken_at > new.stamp.taken_at {
+        return false;
+    }
+    // Rule 3: usage never falls inside a period, so the higher reading is the truth; an equal
+    // one renews the stamp only if it is newer.
+    match (old.percent(), new.percent()) {
+        (Some(op), Some(np)) if np != op => np > op,
+        _ => newer,
+    }
+}
+
+/// Merges one window of two readings; each side keeps its own stamp.
+fn merge_window(
+    old: Option<Window>,
+    new: Option<Window>,
+    old_stamp: Stamp,
+    new_stamp: Stamp,
+    now: i64,
+) -> Option<Window> {
+    let stamped = |w: Window, s: Stamp| Stamped {
+        window: w,
+        stamp: w.at.unwrap_or(s),
+    };
+    let pinned = |s: Stamped| Window {
+        at: Some(s.stamp),
+        ..s.window
+    };
+    // Percentages outside 0–1000 are unreadable, from any source: no window at all.
+    let old = old
+        .filter(Window::is_readable)
+        .map(|w| stamped(w, old_stamp));
+    let new = new
+        .filter(Window::is_readable)
+        .map(|w| stamped(w, new_stamp));
+    let winner = match (old, new) {
+        (Some(o), Some(n)) => Some(if new_wins(&o, &n, now) { n } else { o }),
         (o, n) => n.or(o),
     };
+    winner.map(pinned)
+}
+
+/// Folds a new reading into what was known (DESIGN, "Merging readings": never lose a number,
+/// never go back). Several Claude Code sessions share one account, and an idle one keeps
+/// re-sending the numbers it last saw, so arrival order says nothing: per window, a later
+/// period wins, inside a period the higher percentage wins, and an endpoint answer fetched
+/// after the reading it replaces wins even if lower. Each window keeps the stamp of the reading
+/// it came from. A reading that lacks a window (stdin often sends only `five_hour`) leaves the
+/// stored one alone. Per-model windows and extra usage exist only in endpoint readings, so only
+/// a newer endpoint reading replaces them (as a whole: a model it no longer lists is gone).
+/// The result's own stamp is its newest number's. Pure; `now` only tells a passed reset.
+pub fn merge(old: Option<&Snapshot>, new: &Snapshot, now: i64) -> Snapshot {
+    let empty = Snapshot::new(new.source, i64::MIN);
+    let old_snap = old.unwrap_or(&empty);
+    let (os, ns) = (old_snap.stamp(), new.stamp());
     let mut merged = Snapshot {
-        five_hour: pick(old.five_hour, new.five_hour),
-        seven_day: pick(old.seven_day, new.seven_day),
-        scoped: old.scoped.clone(),
-        extra: old.extra.clone(),
+        five_hour: merge_window(old_snap.five_hour, new.five_hour, os, ns, now),
+        seven_day: merge_window(old_snap.seven_day, new.seven_day, os, ns, now),
+        scoped: Vec::new(),
+        extra: None,
         source: new.source,
         taken_at: new.taken_at,
     };
     let new_detail_is_newer =
-        new.source == Source::Oauth && old.detail_at().is_none_or(|t| t <= new.taken_at);
-    if new_detail_is_newer {
-        merged.scoped = new.scoped;
-        merged.extra = new.extra;
-    }
-    if old.taken_at > new.taken_at {
-        merged.source = old.source;
-        merged.taken_at = old.taken_at;
-    }
+        new.source == Source::Oauth && old_snap.detail_at().is_none_or(|t| t <= new.taken_at);
+    let detail = if new_detail_is_newer || old.is_none() {
+        new.stamped()
+    } else {
+        old_snap.stamped()
+    };
+    merged.scoped = detail.scoped;
+    merged.extra = detail.extra;
+    merged.scoped.retain(|sw| sw.window.is_readable());
+    // The merged snapshot is as new as its newest number: a reading that renewed nothing does
+    // not make old numbers look fresh (the refresh's due rules read this stamp).
+    let stamps = [merged.five_hour.as_ref(), merged.seven_day.as_ref()]
+        .into_iter()
+        .flatten()
+        .chain(merged.scoped.iter().map(|sw| &sw.window))
+        .filter_map(|w| w.at)
+        .chain(merged.extra.as_ref().and_then(|e| e.at));
+    let newest = stamps.max_by_key(|s| s.taken_at).unwrap_or(
+        if old.is_some_and(|o| o.taken_at > new.taken_at) {
+            os
+        } else {
+            ns
+        },
+    );
+    merged.source = newest.source;
+    merged.taken_at = newest.taken_at;
     merged
 }
 
@@ -497,9 +636,9 @@ fn scope_name(scope: &Value) -> Option<String> {
     named(scope.get("model")).or_else(|| named(scope.get("surface")))
 }
 
-/// A percentage the endpoint sent: finite and not negative (values above 100 happen).
+/// A percentage the endpoint sent, when readable (values above 100 happen).
 fn percent_value(v: Option<&Value>) -> Option<f64> {
-    v.and_then(lenient_f64).filter(|p| *p >= 0.0)
+    v.and_then(lenient_f64).and_then(readable_percent)
 }
 
 /// `extra_usage`: amounts arrive in the currency's minor units (`decimal_places`, 2 when
@@ -537,7 +676,7 @@ fn parse_extra(v: &Value) -> Option<Extra> {
         enabled,
         spent: amount("used_credits"),
         limit: amount("monthly_limit").filter(|l| *l > 0.0),
-        percent: percent_value(o.get("utilization")).filter(|p| *p <= 10_000.0),
+        percent: percent_value(o.get("utilization")),
         currency,
         at: None,
     })
@@ -934,7 +1073,7 @@ mod tests {
         // Claude Code sends only five_hour: the stored 7d and the per-model window stay, each
         // with its own reading time.
         let stdin = reading(Source::Stdin, NOW, Some(12.0), None);
-        let m = merge(Some(&oauth), &stdin);
+        let m = merge(Some(&oauth), &stdin, NOW);
         assert_eq!(m.five_hour.unwrap().used, Used::Percent(12.0));
         assert_eq!(m.stamp_of(&m.five_hour.unwrap()).taken_at, NOW);
         assert_eq!(m.seven_day.unwrap().used, Used::Percent(50.0));
@@ -951,15 +1090,147 @@ mod tests {
         // An endpoint answer older than a stdin reading does not overwrite its windows, but
         // does bring the per-model windows it lists (and drops the ones it no longer lists).
         let late = reading(Source::Oauth, NOW - 10, Some(11.0), Some(51.0));
-        let m2 = merge(Some(&m), &late);
+        let m2 = merge(Some(&m), &late, NOW);
         assert_eq!(m2.five_hour.unwrap().used, Used::Percent(12.0));
         assert_eq!(m2.seven_day.unwrap().used, Used::Percent(51.0));
         assert!(m2.scoped.is_empty());
         assert_eq!((m2.source, m2.taken_at), (Source::Stdin, NOW));
         // A stdin reading never erases per-model windows or extra usage.
-        let m3 = merge(Some(&m), &reading(Source::Stdin, NOW + 5, None, Some(60.0)));
+        let m3 = merge(
+            Some(&m),
+            &reading(Source::Stdin, NOW + 5, None, Some(60.0)),
+            NOW,
+        );
         assert_eq!(m3.scoped, m.scoped);
         // Merging is stable: the same reading twice changes nothing.
-        assert_eq!(merge(Some(&m3), &m3), m3);
+        assert_eq!(merge(Some(&m3), &m3, NOW), m3);
+    }
+
+    /// One 5-hour reading for the merge table: percent, reset (relative to NOW; `None` unknown),
+    /// source, and when it was taken (relative to NOW).
+    fn five(p: f64, reset: Option<i64>, source: Source, at: i64) -> Snapshot {
+        let mut s = Snapshot::new(source, NOW + at);
+        s.five_hour = Some(Window::percent(p, reset.map(|r| NOW + r)));
+        s
+    }
+
+    const STDIN: Source = Source::Stdin;
+    const OAUTH: Source = Source::Oauth;
+    const H: i64 = 3600;
+
+    /// DESIGN's "Merging readings", rule by rule and edge by edge: which reading's 5-hour
+    /// number is the truth, and the stamp it keeps.
+    #[test]
+    fn merge_table() {
+        let r = Some(2 * H);
+        #[rustfmt::skip]
+        let cases: &[(&str, Snapshot, Snapshot, (f64, i64))] = &[
+            // Rule 1: a reading whose reset has passed says nothing about the current period.
+            ("idle session's ended period (re-send)",
+                five(59.0, r, STDIN, -60), five(80.0, Some(-600), STDIN, -2 * H), (59.0, -60)),
+            ("ended period even as news",
+                five(59.0, r, STDIN, -60), five(30.0, Some(-600), STDIN, 0), (59.0, -60)),
+            ("a current period replaces an ended one",
+                five(90.0, Some(-600), OAUTH, -H), five(5.0, Some(5 * H - 600), STDIN, 0), (5.0, 0)),
+            ("reset passed against no reset known",
+                five(0.0, None, OAUTH, -100), five(70.0, Some(-60), STDIN, 0), (0.0, -100)),
+            // Rule 2: a later period wins, even if lower; an earlier one never replaces it.
+            ("later period wins though lower",
+                five(95.0, Some(H), STDIN, -60), five(3.0, Some(6 * H), STDIN, -30), (3.0, -30)),
+            ("earlier period never replaces a later one",
+                five(3.0, Some(6 * H), STDIN, -60), five(95.0, Some(H), STDIN, 0), (3.0, -60)),
+            // The ±1 h tolerance: the same period, so the higher number wins.
+            ("resets 59 min apart: same period",
+                five(60.0, r, STDIN, -60), five(50.0, Some(2 * H + 3540), STDIN, 0), (60.0, -60)),
+            ("resets exactly 1 h apart: same period",
+                five(60.0, r, STDIN, -60), five(50.0, Some(3 * H), STDIN, 0), (60.0, -60)),
+            ("resets 1 h 1 s apart: a later period",
+                five(60.0, r, STDIN, -60), five(50.0, Some(3 * H + 1), STDIN, 0), (50.0, 0)),
+            // Rule 3: inside a period the highest wins and keeps its own stamp.
+            ("idle session's lower number",
+                five(59.0, r, STDIN, -60), five(30.0, r, STDIN, 0), (59.0, -60)),
+            ("higher news",
+                five(40.0, r, STDIN, -60), five(59.0, r, STDIN, 0), (59.0, 0)),
+            ("stdin's integer against the endpoint's decimal",
+                five(42.4, r, OAUTH, -100), five(42.0, r, STDIN, 0), (42.4, -100)),
+            ("equal percentage from a newer reading renews the stamp",
+                five(59.0, r, STDIN, -120), five(59.0, r, STDIN, 0), (59.0, 0)),
+            ("equal percentage from an older reading (re-send) renews nothing",
+                five(59.0, r, STDIN, -60), five(59.0, r, STDIN, -600), (59.0, -60)),
+            // Rule 4: an endpoint answer fetched after the reading it replaces wins even if lower.
+            ("endpoint lower and newer",
+                five(59.0, r, STDIN, -100), five(40.0, r, OAUTH, 0), (40.0, 0)),
+            ("endpoint lower and older (fetched while stdin spoke)",
+                five(59.0, r, STDIN, 0), five(40.0, r, OAUTH, -10), (59.0, 0)),
+            ("endpoint after endpoint",
+                five(59.0, r, OAUTH, -300), five(40.0, r, OAUTH, 0), (40.0, 0)),
+            ("a re-send older than the endpoint's answer does not undo it",
+                five(40.0, r, OAUTH, -100), five(59.0, r, STDIN, -900), (40.0, -100)),
+            ("news after the endpoint's answer: highest again",
+                five(40.0, r, OAUTH, -100), five(41.0, r, STDIN, 0), (41.0, 0)),
+            // Rule 5: no period known, the newest reading wins.
+            ("no reset on the new reading",
+                five(59.0, r, STDIN, -60), five(10.0, None, OAUTH, 0), (10.0, 0)),
+            ("no reset on either, the older arrives last",
+                five(10.0, None, OAUTH, -60), five(50.0, None, STDIN, -600), (10.0, -60)),
+            // The clock stepped back: a stored reading dated after now stays the newer one.
+            ("clock stepped back: equal news renews nothing",
+                five(59.0, r, STDIN, H), five(59.0, r, STDIN, 0), (59.0, H)),
+            ("clock stepped back: the endpoint was not fetched after it",
+                five(59.0, r, STDIN, H), five(40.0, r, OAUTH, 0), (59.0, H)),
+            ("clock stepped back: higher news still wins",
+                five(59.0, r, STDIN, H), five(61.0, r, STDIN, 0), (61.0, 0)),
+            // Unreadable percentages, from any source, are no reading.
+            ("-50 on stdin", five(59.0, r, STDIN, -60), five(-50.0, r, STDIN, 0), (59.0, -60)),
+            ("-0.5 on stdin", five(59.0, r, STDIN, -60), five(-0.5, r, STDIN, 0), (59.0, -60)),
+            ("1e308 on stdin", five(59.0, r, STDIN, -60), five(1e308, r, STDIN, 0), (59.0, -60)),
+            ("100000 from the endpoint",
+                five(59.0, r, STDIN, -60), five(100_000.0, r, OAUTH, 0), (59.0, -60)),
+            ("NaN", five(59.0, r, STDIN, -60), five(f64::NAN, r, STDIN, 0), (59.0, -60)),
+            ("an absurd stored number is replaced",
+                five(1e308, r, STDIN, -60), five(12.0, r, STDIN, 0), (12.0, 0)),
+            ("1000 is still a reading",
+                five(59.0, r, STDIN, -60), five(1000.0, r, STDIN, 0), (1000.0, 0)),
+        ];
+        for (name, old, new, (p, at)) in cases {
+            let m = merge(Some(old), new, NOW);
+            let w = m.five_hour.unwrap_or_else(|| panic!("{name}: no window"));
+            assert_eq!(w.used, Used::Percent(*p), "{name}");
+            assert_eq!(m.stamp_of(&w).taken_at, NOW + at, "{name}");
+            // The merged snapshot is as new as its newest number.
+            assert_eq!(m.taken_at, NOW + at, "{name}");
+            // Merging the result again changes nothing.
+            assert_eq!(merge(Some(&m), new, NOW), m, "{name}: not stable");
+        }
+        // Nothing readable at all: no window, and nothing invented.
+        let m = merge(None, &five(-50.0, r, STDIN, 0), NOW);
+        assert_eq!(m.five_hour, None);
+    }
+
+    #[test]
+    fn merge_keeps_the_winners_reset_and_source() {
+        // The endpoint's decimal wins over stdin's integer; its reset and severity come along.
+        let mut oauth = five(42.4, Some(2 * H + 20), OAUTH, -100);
+        oauth.five_hour.as_mut().unwrap().severity = Some(Severity::Warning);
+        let m = merge(Some(&oauth), &five(42.0, Some(2 * H), STDIN, 0), NOW);
+        let w = m.five_hour.unwrap();
+        assert_eq!(w.resets_at, Some(NOW + 2 * H + 20));
+        assert_eq!(w.severity, Some(Severity::Warning));
+        assert_eq!((m.source, m.taken_at), (OAUTH, NOW - 100));
+    }
+
+    #[test]
+    fn history_records_the_merged_numbers_of_the_readings_windows() {
+        let mut stored = reading(Source::Oauth, NOW - 100, Some(42.4), Some(20.0));
+        stored.scoped.push(ScopedWindow {
+            name: "opus".into(),
+            window: Window::percent(91.0, Some(NOW + 86_400)),
+            is_active: false,
+        });
+        let stdin = reading(Source::Stdin, NOW, Some(42.0), None);
+        let point = merge(Some(&stored), &stdin, NOW).as_of(&stdin);
+        assert_eq!(point.five_hour.unwrap().used, Used::Percent(42.4));
+        assert_eq!((point.seven_day, point.scoped.len()), (None, 0));
+        assert_eq!((point.source, point.taken_at), (Source::Stdin, NOW));
     }
 }

@@ -418,9 +418,13 @@ fn plain_http_to_a_remote_host_is_refused() {
 
 #[test]
 fn a_stdin_reading_taken_during_the_request_wins_over_the_answer() {
+    // The answer reads the same window periods as the stdin below, a little lower: it was
+    // fetched before Claude Code's newer reading, so the higher stdin numbers stand.
+    let answer = br#"{"five_hour":{"utilization":60.0,"resets_at":"2026-11-18T11:06:40Z"},
+        "seven_day":{"utilization":22.0,"resets_at":"2026-11-23T02:13:20Z"}}"#;
     let mock = Mock::start(Reply::After(
         Duration::from_millis(1500),
-        Box::new(ok(&fixture("usage-flat.json"))),
+        Box::new(ok(answer)),
     ));
     let s = online(&mock);
     let worker = {

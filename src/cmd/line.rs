@@ -40,20 +40,25 @@ pub fn run(config: &Config) -> i32 {
     0
 }
 
-/// What is known now, recording live stdin numbers and kicking off a background refresh when
-/// the store is due. Shared by the line and `hook`.
+/// What is known now, recording stdin's numbers when they are news and kicking off a background
+/// refresh when the store is due. Shared by the line and `hook`.
 pub fn current(config: &Config, input: &Input, now: i64) -> Report {
     let entry = config.store.read(now).ok();
-    let live = input.rate_limits.as_ref();
-    record_live(
+    record(config, entry.as_ref(), input, now);
+    let reading = stdin_reading(input, entry.as_ref(), now);
+    let stored = entry.as_ref().and_then(|e| e.snapshot.as_ref());
+    let merged = reading
+        .as_ref()
+        .map(|r| usage::merge(stored, &r.snapshot, now));
+    // The merged result is as fresh as its newest number: a re-send renews nothing, so the
+    // refresh runs as if no stdin came.
+    refresh::spawn_if_due(config, entry.as_ref(), merged.as_ref(), now);
+    decide(
         config,
+        reading.as_ref().map(|r| &r.snapshot),
         entry.as_ref(),
-        live,
-        input.claude_code_version.as_deref(),
         now,
-    );
-    refresh::spawn_if_due(config, entry.as_ref(), live, now);
-    decide(config, live, entry.as_ref(), now)
+    )
 }
 
 /// The decision alone, with no side effects (what `doctor` shows), plus any argument errors.
@@ -73,67 +78,119 @@ pub fn decide(config: &Config, live: Option<&Snapshot>, entry: Option<&Entry>, n
     report
 }
 
-/// Whether a stdin reading tells the store something: a window it lacks or holds other numbers
-/// for, or a stamp old enough to renew. Only the windows stdin carries are compared: the rest
-/// of the stored reading is kept as it is by [`usage::merge`].
-fn needs_write(stored: Option<&Snapshot>, live: &Snapshot, now: i64) -> bool {
-    let Some(stored) = stored else { return true };
-    let pairs = [
-        (live.five_hour.as_ref(), stored.five_hour.as_ref()),
-        (live.seven_day.as_ref(), stored.seven_day.as_ref()),
-    ];
-    pairs.into_iter().any(|(new, old)| match (new, old) {
-        (None, _) => false,
-        (Some(_), None) => true,
-        (Some(n), Some(o)) => {
-            let at = stored.stamp_of(o).taken_at;
-            !n.same_numbers(o) || now.saturating_sub(at) >= RESTAMP_AFTER_S || at > now
-        }
+/// Stdin's `rate_limits`, dated by when they were really read.
+#[derive(Debug, Clone, PartialEq)]
+struct StdinReading {
+    /// Taken `now` when news; a re-send is dated when its session last made a request.
+    snapshot: Snapshot,
+    news: bool,
+    /// `session_id` and `cost.total_api_duration_ms`, when the payload had both.
+    session: Option<(String, f64)>,
+}
+
+/// Tells news from a re-send (DESIGN, rule 6): an idle session's status line is re-run with
+/// the `rate_limits` it last saw, stamped "now" but possibly hours old. A reading is news when
+/// its session made a request since it last sent one (a `session_id` not seen before, or an
+/// API time that changed); without `session_id` or `cost` it counts as news.
+fn stdin_reading(input: &Input, entry: Option<&Entry>, now: i64) -> Option<StdinReading> {
+    let mut snapshot = input.rate_limits.clone()?;
+    let session = input
+        .session_id
+        .clone()
+        .zip(input.api_duration_ms)
+        .filter(|(id, _)| !id.is_empty());
+    let resent_at = session
+        .as_ref()
+        .and_then(|(id, ms)| entry?.resent_at(id, *ms));
+    if let Some(at) = resent_at {
+        snapshot.taken_at = at.min(now);
+    }
+    Some(StdinReading {
+        snapshot,
+        news: resent_at.is_none(),
+        session,
     })
 }
 
-/// Stores stdin's numbers, so prompts and hooks (which get no `rate_limits`) show them too, and
-/// Claude Code's version, which the refresh worker puts in its User-Agent: one write at most, and
-/// only when something changed. Failure to write (read-only cache dir, full disk) only costs that
-/// sharing, never the line. The history point, if due, is appended in the same locked update:
-/// its mark lives in the entry.
-fn record_live(
-    config: &Config,
-    entry: Option<&Entry>,
-    live: Option<&Snapshot>,
-    version: Option<&str>,
-    now: i64,
-) {
-    let numbers_due = |e: Option<&Entry>| {
-        live.is_some_and(|l| needs_write(e.and_then(|e| e.snapshot.as_ref()), l, now))
+/// Whether the merged result tells the store something: a window it lacks or holds other
+/// numbers for, or a stamp renewed by a minute or more (forty status lines repeating the same
+/// news write once a minute, yet a prompt never calls live numbers old).
+fn needs_write(stored: Option<&Snapshot>, merged: &Snapshot, now: i64) -> bool {
+    let Some(stored) = stored else { return true };
+    let pairs = [
+        (stored.five_hour.as_ref(), merged.five_hour.as_ref()),
+        (stored.seven_day.as_ref(), merged.seven_day.as_ref()),
+    ];
+    pairs.into_iter().any(|(old, new)| match (old, new) {
+        (None, None) => false,
+        (Some(o), Some(n)) if o.same_numbers(n) => {
+            let (was, is) = (stored.stamp_of(o), merged.stamp_of(n));
+            was != is && (now.saturating_sub(was.taken_at) >= RESTAMP_AFTER_S || was.taken_at > now)
+        }
+        _ => true,
+    })
+}
+
+/// Folds stdin into `entry`: the merged numbers, the session's request, Claude Code's version
+/// (the refresh worker puts it in its User-Agent). Returns whether the entry changed and, for
+/// news, the history point's reading (the merged numbers of the windows stdin sent, so a
+/// period's history never goes down). A re-send changes nothing.
+fn fold(entry: &mut Entry, input: &Input, now: i64) -> (bool, Option<Snapshot>) {
+    let mut changed = false;
+    if let Some(v) = input.claude_code_version.as_deref()
+        && entry.claude_code_version.as_deref() != Some(v)
+    {
+        entry.claude_code_version = Some(v.to_string());
+        changed = true;
+    }
+    let Some(reading) = stdin_reading(input, Some(entry), now) else {
+        return (changed, None);
     };
-    let version_new = |e: Option<&Entry>| {
-        version.is_some_and(|v| e.and_then(|e| e.claude_code_version.as_deref()) != Some(v))
+    let merged = usage::merge(entry.snapshot.as_ref(), &reading.snapshot, now);
+    let session_new = match (&reading.session, reading.news) {
+        (Some((id, ms)), true) => entry.remember_session(id, *ms, now),
+        _ => false,
     };
-    let history_due = |e: Option<&Entry>| {
-        live.is_some_and(|l| history::due_for(e.and_then(|e| e.history.as_ref()), l))
+    if session_new || needs_write(entry.snapshot.as_ref(), &merged, now) {
+        changed = true;
+        entry.snapshot = Some(merged.clone());
+    }
+    (
+        changed,
+        reading.news.then(|| merged.as_of(&reading.snapshot)),
+    )
+}
+
+/// Stores stdin's news, so prompts and hooks (which get no `rate_limits`) show it too: one write
+/// at most, and only when something changed; a re-send writes nothing, so idle sessions cost
+/// nothing. Failure to write (read-only cache dir, full disk) only costs that sharing, never the
+/// line. The history point, if due, is appended in the same locked update: its mark lives in
+/// the entry.
+fn record(config: &Config, entry: Option<&Entry>, input: &Input, now: i64) {
+    if input.rate_limits.is_none() && input.claude_code_version.is_none() {
+        return;
+    }
+    let mut probe = entry.cloned().unwrap_or_default();
+    let (changed, point) = fold(&mut probe, input, now);
+    let history_due = |e: &Entry, p: &Option<Snapshot>| {
+        p.as_ref()
+            .is_some_and(|p| history::due_for(e.history.as_ref(), p))
     };
-    if !numbers_due(entry) && !version_new(entry) && !history_due(entry) {
+    if !changed && !history_due(&probe, &point) {
         return;
     }
     let config_dir = config.config_dir.path.to_string_lossy().into_owned();
     let _ = config.store.update(now, |e| {
-        // Re-checked under the lock: another status line may have written the same numbers.
-        let appended = live.is_some_and(|l| {
-            history::record(&config.store.sidecar(history::FILE), &mut e.history, l)
+        // Again under the lock: another status line may have recorded the same news.
+        let (changed, point) = fold(e, input, now);
+        let appended = point.is_some_and(|p| {
+            history::record(&config.store.sidecar(history::FILE), &mut e.history, &p)
                 .unwrap_or(false)
         });
-        let (numbers, version_changed) = (numbers_due(Some(e)), version_new(Some(e)));
-        if numbers && let Some(live) = live {
-            e.snapshot = Some(usage::merge(e.snapshot.as_ref(), live));
-        }
-        if version_changed {
-            e.claude_code_version = version.map(String::from);
-        }
-        if numbers || version_changed {
+        if changed {
             e.config_dir = config_dir;
         }
-        numbers || version_changed || appended
+        changed || appended
     });
 }
 
