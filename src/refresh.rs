@@ -602,6 +602,33 @@ mod tests {
         assert!(!Due::of(Some(&asked), None, NOW).oauth(NOW, 180, 900, false));
     }
 
+    /// An idle session's re-send is dated by its last request: merged into the store it renews
+    /// nothing, so the numbers age and the endpoint is asked as if no stdin came. News is live.
+    #[test]
+    fn a_re_send_does_not_count_as_live() {
+        let five = |p: f64, source, at| Snapshot {
+            five_hour: Some(Window::percent(p, Some(NOW + 7200))),
+            seven_day: None,
+            scoped: vec![],
+            extra: None,
+            source,
+            taken_at: at,
+        };
+        let mut entry = Entry {
+            snapshot: Some(five(59.0, Source::Stdin, NOW - 900)),
+            ..Entry::default()
+        };
+        entry.health.last_success = Some(NOW - 900);
+        let due = |reading: &Snapshot| {
+            let merged = usage::merge(entry.snapshot.as_ref(), reading, NOW);
+            Due::of(Some(&entry), Some(&merged), NOW).oauth(NOW, 180, 86_400, false)
+        };
+        assert!(due(&five(59.0, Source::Stdin, NOW - 900)), "re-send");
+        assert!(due(&five(30.0, Source::Stdin, NOW - 3600)), "older re-send");
+        assert!(!due(&five(59.0, Source::Stdin, NOW)), "news, same number");
+        assert!(!due(&five(60.0, Source::Stdin, NOW)), "news, higher");
+    }
+
     #[test]
     fn marker_is_exclusive_and_expires() {
         let dir = tempfile::tempdir().unwrap();

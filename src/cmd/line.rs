@@ -15,8 +15,9 @@ use crate::report::{self, Report};
 use crate::store::Entry;
 use crate::usage::{self, Snapshot};
 
-/// Identical stdin numbers are re-stamped at most this often: forty status lines repeating the
-/// same reading write once a minute, yet a prompt never calls live numbers old.
+/// News that only renews a stamp is written at most this often: payloads without a session
+/// (which all count as news) repeating the same numbers write once a minute, yet a prompt never
+/// calls live numbers old. Re-sends never write.
 const RESTAMP_AFTER_S: i64 = 60;
 
 /// The most of the history the hot path reads forward from where a search lands, and of its
@@ -113,8 +114,7 @@ fn stdin_reading(input: &Input, entry: Option<&Entry>, now: i64) -> Option<Stdin
 }
 
 /// Whether the merged result tells the store something: a window it lacks or holds other
-/// numbers for, or a stamp renewed by a minute or more (forty status lines repeating the same
-/// news write once a minute, yet a prompt never calls live numbers old).
+/// numbers for, or a stamp renewed after [`RESTAMP_AFTER_S`] or more.
 fn needs_write(stored: Option<&Snapshot>, merged: &Snapshot, now: i64) -> bool {
     let Some(stored) = stored else { return true };
     let pairs = [
