@@ -1,0 +1,642 @@
+//! What the settings should say: the pure edits of `setup` and `setup --uninstall` on the text of
+//! `settings.json` (the statusLine, the hooks), and the record of what the file alone cannot
+//! remember for uninstall. No I/O here: [`super::apply`] reads, writes and prints.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::command::{is_our_hook, is_ours};
+use super::json::{self, Node};
+use super::settings::{Settings, SetupError};
+use super::version::Version;
+
+/// Seconds between re-runs of the status line while nothing happens (`statusLine.refreshInterval`
+/// is in the settings schema of the 2.1.197 and 2.1.332 clients; older ones drop unknown keys). ccmeter costs about a
+/// millisecond a run, and `↻42m` / `(12m ago)` then stay true while the user is idle.
+pub const REFRESH_INTERVAL: u64 = 30;
+
+/// What the file cannot remember for uninstall; kept by `setup` beside the store (see `apply`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The settings file this is about (a record for another file is ignored).
+    #[serde(default)]
+    pub settings: String,
+    /// The exact bytes of the statusLine value `--force` replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_status_line: Option<String>,
+    /// Containers that were empty before setup added to them, and their bytes between the
+    /// brackets, so that uninstall leaves them as they were instead of removing them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub were_empty: Vec<WasEmpty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WasEmpty {
+    /// Keys from the top level (`[]` is the top-level object, `["hooks", "SessionStart"]`).
+    pub path: Vec<String>,
+    pub inner: String,
+}
+
+impl Record {
+    fn was_empty(&self, path: &[&str]) -> Option<&str> {
+        self.were_empty
+            .iter()
+            .find(|w| w.path.iter().map(String::as_str).eq(path.iter().copied()))
+            .map(|w| w.inner.as_str())
+            // Only whitespace can go back between brackets without changing what they hold.
+            .filter(|inner| inner.trim().is_empty())
+    }
+
+    /// Notes `node` at `path` if it is empty now, before setup adds to it.
+    fn note_if_empty(&mut self, text: &str, node: &Node, path: &[&str]) {
+        let inner = json::inner(text, node);
+        // An empty top level goes back to `{}` without being told.
+        let default = path.is_empty() && inner.is_empty();
+        if node.children().is_empty() && !default && self.was_empty(path).is_none() {
+            self.were_empty.push(WasEmpty {
+                path: path.iter().map(|s| s.to_string()).collect(),
+                inner: inner.to_string(),
+            });
+        }
+    }
+
+    /// Setup is about to create `path`: anything remembered about an earlier one is stale.
+    fn forget_under(&mut self, path: &[&str]) {
+        self.were_empty.retain(|w| {
+            !w.path
+                .iter()
+                .map(String::as_str)
+                .take(path.len())
+                .eq(path.iter().copied())
+        });
+    }
+}
+
+/// Something the user should know about an install that still went ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// `--hooks` beside another tool's status line: only the hooks were added.
+    OtherStatusLineKept { command: String },
+    /// `--force` replaced this status line; the record keeps it for `--uninstall`.
+    Replaced { command: String },
+    /// Hook events left out for the Claude Code version seen (`None`: none seen yet).
+    EventsLeftOut {
+        seen: Option<String>,
+        events: Vec<(&'static str, Version)>,
+    },
+}
+
+/// What [`install`] would make of the settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub text: String,
+    pub record: Record,
+    pub notes: Vec<Note>,
+}
+
+/// What `setup` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The (shell-quoted) path of this binary, as the command Claude Code will run.
+    pub exe: &'a str,
+    /// `--hooks`: the events to wire.
+    pub hooks: Option<&'a [&'a str]>,
+    pub force: bool,
+}
+
+/// The `statusLine` value ccmeter installs.
+pub fn status_line(command: &str) -> Value {
+    json!({"type": "command", "command": command, "padding": 0, "refreshInterval": REFRESH_INTERVAL})
+}
+
+/// The hook command for `exe`.
+pub fn hook_command(exe: &str) -> String {
+    format!("{exe} hook")
+}
+
+fn hook_group(command: &str) -> Value {
+    json!({"hooks": [{"type": "command", "command": command}]})
+}
+
+fn reparse(text: &str, path: &Path) -> Result<Node, SetupError> {
+    json::parse(text).map_err(|detail| SetupError::InvalidJson {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        detail,
+    })
+}
+
+/// Pure: the settings with ccmeter installed. An existing statusLine running the same command is
+/// kept as it is (the user may have tuned its padding; only a missing `refreshInterval` is
+/// added); a different one is an error unless `force`, or left alone when hooks were asked for.
+pub fn install(
+    settings: &Settings,
+    record: &Record,
+    req: Request<'_>,
+    path: &Path,
+) -> Result<Plan, SetupError> {
+    let shape = |key: &str, expected| SetupError::UnexpectedShape {
+        path: path.to_path_buf(),
+        key: key.into(),
+        expected,
+    };
+    let mut text = settings.text.clone();
+    let mut record = record.clone();
+    let mut notes = Vec::new();
+    let style = json::style(&text, &settings.root);
+
+    let root = &settings.root;
+    match root.member("statusLine") {
+        None => {
+            record.replaced_status_line = None;
+            record.note_if_empty(&text, root, &[]);
+            text = json::append(
+                &text,
+                &style,
+                root,
+                Some("statusLine"),
+                &status_line(req.exe),
+            );
+        }
+        Some((_, m)) => {
+            let value = m.value.value(&text);
+            match command_of(&value) {
+                // This binary, or ccmeter found on PATH: already wired.
+                Some(c) if c == req.exe || c.split_whitespace().next() == Some("ccmeter") => {
+                    if m.value.is_object() && value.get("refreshInterval").is_none() {
+                        text = json::append(
+                            &text,
+                            &style,
+                            &m.value,
+                            Some("refreshInterval"),
+                            &json!(REFRESH_INTERVAL),
+                        );
+                    }
+                }
+                // An older install of ccmeter at another path: moved to this one, no --force
+                // needed and nothing worth putting back.
+                Some(c) if is_ours(c, req.exe) => {
+                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                }
+                _ if req.force => {
+                    record.replaced_status_line =
+                        Some(text[m.value.start..m.value.end].to_string());
+                    notes.push(Note::Replaced {
+                        command: describe(&value),
+                    });
+                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                }
+                _ if req.hooks.is_some() => notes.push(Note::OtherStatusLineKept {
+                    command: describe(&value),
+                }),
+                _ => {
+                    return Err(SetupError::OtherStatusLine {
+                        path: path.to_path_buf(),
+                        command: describe(&value),
+                    });
+                }
+            }
+        }
+    }
+
+    let command = hook_command(req.exe);
+    for event in req.hooks.unwrap_or_default() {
+        let root = reparse(&text, path)?;
+        let Some((_, hooks)) = root.member("hooks") else {
+            record.forget_under(&["hooks"]);
+            record.note_if_empty(&text, &root, &[]);
+            text = json::append(
+                &text,
+                &style,
+                &root,
+                Some("hooks"),
+                &json!({ *event: [hook_group(&command)] }),
+            );
+            continue;
+        };
+        if !hooks.value.is_object() {
+            return Err(shape("hooks", "an object"));
+        }
+        let Some((_, groups)) = hooks.value.member(event) else {
+            record.forget_under(&["hooks", event]);
+            record.note_if_empty(&text, &hooks.value, &["hooks"]);
+            text = json::append(
+                &text,
+                &style,
+                &hooks.value,
+                Some(event),
+                &json!([hook_group(&command)]),
+            );
+            continue;
+        };
+        if !groups.value.is_array() {
+            return Err(shape(&format!("hooks.{event}"), "an array"));
+        }
+        // A `ccmeter hook` at another path (an older install, or a bare `ccmeter hook` found on
+        // PATH) is ours too: the first one is pointed at this binary, never doubled.
+        let ours = groups.value.children().iter().find_map(|group| {
+            let (_, hooks) = group.value.member("hooks")?;
+            hooks.value.children().iter().find_map(|hook| {
+                let (_, cmd) = hook.value.member("command")?;
+                let c = cmd.value.value(&text);
+                c.as_str()
+                    .filter(|c| is_our_hook(c))
+                    .map(|c| (c == command, cmd.value.clone()))
+            })
+        });
+        let present = ours.is_some();
+        if let Some((false, node)) = ours
+            && !node_is_bare_path_hook(&node, &text)
+        {
+            text = json::replace(&text, &style, &node, &json!(command));
+        }
+        if !present {
+            record.note_if_empty(&text, &groups.value, &["hooks", event]);
+            text = json::append(&text, &style, &groups.value, None, &hook_group(&command));
+        }
+    }
+    Ok(Plan {
+        text,
+        record,
+        notes,
+    })
+}
+
+/// Pure: the settings without ccmeter's statusLine and hooks. A statusLine or hook that runs
+/// something else is left alone; the status line `--force` replaced is put back. Containers that
+/// removal empties go too, unless the record says they were there, empty, before setup.
+pub fn uninstall(
+    settings: &Settings,
+    record: &Record,
+    exe: &str,
+    path: &Path,
+) -> Result<String, SetupError> {
+    let mut text = settings.text.clone();
+    let root = &settings.root;
+    if let Some((i, m)) = root.member("statusLine") {
+        let ours = command_of(&m.value.value(&text)).is_some_and(|c| is_ours(c, exe));
+        let previous = record
+            .replaced_status_line
+            .as_deref()
+            .filter(|raw| serde_json::from_str::<Value>(raw).is_ok());
+        match previous {
+            Some(raw) if ours => text = json::splice(&text, m.value.start, m.value.end, raw),
+            None if ours => text = remove_or_empty(&text, root, i, &[], record),
+            _ => {}
+        }
+    }
+
+    let hook = hook_command(exe);
+    let is_our_entry = |h: &Value| command_of(h).is_some_and(|c| c == hook || is_our_hook(c));
+    // One entry per pass, re-reading the spans after each splice. Each pass removes a hook, so
+    // the number of hooks bounds it; the cap only guards against a mistake here.
+    for _ in 0..10_000 {
+        let root = reparse(&text, path)?;
+        let Some((hi, hooks)) = root.member("hooks") else {
+            break;
+        };
+        let found = hooks
+            .value
+            .children()
+            .iter()
+            .enumerate()
+            .find_map(|(ei, event)| {
+                event
+                    .value
+                    .children()
+                    .iter()
+                    .enumerate()
+                    .find_map(|(gi, group)| {
+                        let (_, list) = group.value.member("hooks")?;
+                        let k = list
+                            .value
+                            .children()
+                            .iter()
+                            .position(|h| is_our_entry(&h.value.value(&text)))?;
+                        Some((ei, event, gi, list, k))
+                    })
+            });
+        let Some((ei, event, gi, list, k)) = found else {
+            break;
+        };
+        let event_name = event.key.as_deref().unwrap_or_default();
+        text = if list.value.children().len() > 1 {
+            json::remove(&text, &list.value, k)
+        } else if event.value.children().len() > 1 {
+            // The group held only ccmeter's hook: it goes, whatever matcher it had.
+            json::remove(&text, &event.value, gi)
+        } else if let Some(inner) = record.was_empty(&["hooks", event_name]) {
+            json::set_inner(&text, &event.value, inner)
+        } else if hooks.value.children().len() > 1 {
+            json::remove(&text, &hooks.value, ei)
+        } else if let Some(inner) = record.was_empty(&["hooks"]) {
+            json::set_inner(&text, &hooks.value, inner)
+        } else {
+            remove_or_empty(&text, &root, hi, &[], record)
+        };
+    }
+    Ok(text)
+}
+
+/// Removes child `i` of `container`; if it was the only one, the container keeps the bytes it
+/// had before setup (or becomes `{}`).
+fn remove_or_empty(text: &str, container: &Node, i: usize, path: &[&str], r: &Record) -> String {
+    if container.children().len() > 1 {
+        json::remove(text, container, i)
+    } else {
+        json::set_inner(text, container, r.was_empty(path).unwrap_or(""))
+    }
+}
+
+/// A status line in words: its command, or its JSON.
+fn describe(v: &Value) -> String {
+    command_of(v)
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// The `command` of a statusLine or hook entry of type `command`.
+pub(super) fn command_of(v: &Value) -> Option<&str> {
+    let o = v.as_object()?;
+    if o.get("type").and_then(Value::as_str) != Some("command") {
+        return None;
+    }
+    o.get("command").and_then(Value::as_str)
+}
+
+pub(super) fn group_hooks(group: &Value) -> impl Iterator<Item = &Value> {
+    group
+        .get("hooks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// `ccmeter hook` found on PATH: left as the user wrote it.
+fn node_is_bare_path_hook(node: &json::Node, text: &str) -> bool {
+    node.value(text).as_str() == Some("ccmeter hook")
+}
+
+/// Pure: a note in words.
+pub fn note_text(note: &Note, record_file: &Path) -> String {
+    match note {
+        Note::OtherStatusLineKept { command } => format!(
+            "the statusLine runs another tool ({command}); left alone, hooks only \
+             (`ccmeter setup --force` replaces it)"
+        ),
+        Note::Replaced { command } => format!(
+            "the statusLine it replaced ({command}) is kept in {} and the backup; \
+             `ccmeter setup --uninstall` puts it back",
+            record_file.display()
+        ),
+        Note::EventsLeftOut { seen, events } => {
+            let list = events
+                .iter()
+                .map(|(e, v)| format!("{e} (Claude Code {v}+)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match seen {
+                Some(v) => format!(
+                    "not hooked: {list}, newer than the Claude Code {v} ccmeter saw last; \
+                     run `ccmeter setup --hooks` again after updating Claude Code"
+                ),
+                None => format!(
+                    "not hooked yet: {list}: ccmeter has not seen Claude Code's version \
+                     (it learns it from the status line); run `ccmeter setup --hooks` again \
+                     once Claude Code has shown the status line"
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::setup::settings::parse_settings;
+    use crate::cmd::setup::version::hook_events;
+
+    const EXE: &str = "/usr/local/bin/ccmeter";
+    const ALL: [&str; 4] = [
+        "UserPromptSubmit",
+        "SessionStart",
+        "PreModelSwitch",
+        "StopFailure",
+    ];
+
+    fn p() -> &'static Path {
+        Path::new("/h/.claude/settings.json")
+    }
+
+    fn settings(text: &str) -> Settings {
+        parse_settings(text.as_bytes(), p()).unwrap()
+    }
+
+    fn req(hooks: bool, force: bool) -> Request<'static> {
+        Request {
+            exe: EXE,
+            hooks: hooks.then_some(&ALL[..]),
+            force,
+        }
+    }
+
+    fn installed(text: &str, hooks: bool, force: bool) -> Plan {
+        install(&settings(text), &Record::default(), req(hooks, force), p()).unwrap()
+    }
+
+    /// Install, then uninstall with the record install kept: the original bytes.
+    fn round_trip(text: &str, hooks: bool, force: bool) -> String {
+        let plan = installed(text, hooks, force);
+        let back = uninstall(&settings(&plan.text), &plan.record, EXE, p()).unwrap();
+        assert_eq!(back, text, "after install:\n{}", plan.text);
+        plan.text
+    }
+
+    fn value(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn install_appends_status_line_in_the_files_own_style() {
+        let text = round_trip("{\n  \"model\": \"opus\",\n  \"n\": 1e2\n}\n", false, false);
+        assert_eq!(
+            text,
+            "{\n  \"model\": \"opus\",\n  \"n\": 1e2,\n  \"statusLine\": {\n    \"type\": \"command\",\n    \
+             \"command\": \"/usr/local/bin/ccmeter\",\n    \"padding\": 0,\n    \"refreshInterval\": 30\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn round_trips_are_byte_exact_whatever_the_format() {
+        let hooks = r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say"}]}]}}"#;
+        for original in [
+            "{}",
+            "{}\n",
+            "{ }",
+            "{\n}\n",
+            "{\"a\":1}",
+            "{\"big\":123456789012345678901234567890,\"neg\":-0,\"e\":1E+2,\"u\":\"\\u00e9\\ud83d\\ude00\"}",
+            "{\r\n  \"a\": [],\r\n  \"b\": {}\r\n}\r\n",
+            "{\n\t\"a\": 1,\n\t\"hooks\": {\n\t\t\"SessionStart\": []\n\t}\n}",
+            "{\n    \"hooks\": {},\n    \"z\": null\n}\n",
+            "{\n  \"hooks\": {\n    \"UserPromptSubmit\": [ ],\n    \"SessionStart\": [\n    ]\n  }\n}\n",
+            hooks,
+            "  {\"a\" : 1 ,\"hooks\" : { } }  \n",
+        ] {
+            round_trip(original, true, false);
+            round_trip(original, false, false);
+        }
+    }
+
+    #[test]
+    fn force_replaces_in_place_and_uninstall_puts_the_old_one_back() {
+        let original = "{\r\n  \"a\": 1,\r\n  \"statusLine\": {\"type\":\"command\",\"command\":\"~/bin/line.sh\",\"padding\":1e0},\r\n  \"z\": 2\r\n}";
+        let err = install(
+            &settings(original),
+            &Record::default(),
+            req(false, false),
+            p(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("~/bin/line.sh"), "{err}");
+        let plan = installed(original, false, true);
+        assert_eq!(
+            plan.record.replaced_status_line.as_deref(),
+            Some("{\"type\":\"command\",\"command\":\"~/bin/line.sh\",\"padding\":1e0}")
+        );
+        let keys: Vec<String> = value(&plan.text)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["a", "statusLine", "z"]);
+        round_trip(original, true, true);
+        // Without the record the status line still goes, leaving the rest.
+        let back = uninstall(&settings(&plan.text), &Record::default(), EXE, p()).unwrap();
+        assert_eq!(back, "{\r\n  \"a\": 1,\r\n  \"z\": 2\r\n}");
+    }
+
+    #[test]
+    fn hooks_beside_another_status_line_leave_it_alone() {
+        let original = r#"{"statusLine": {"type": "command", "command": "starship statusline"}}"#;
+        let plan = installed(original, true, false);
+        assert_eq!(
+            plan.notes,
+            [Note::OtherStatusLineKept {
+                command: "starship statusline".into()
+            }]
+        );
+        let v = value(&plan.text);
+        assert_eq!(v["statusLine"]["command"], "starship statusline");
+        assert_eq!(
+            v["hooks"]["StopFailure"][0]["hooks"][0]["command"],
+            "/usr/local/bin/ccmeter hook"
+        );
+        round_trip(original, true, false);
+    }
+
+    #[test]
+    fn same_command_is_kept_and_only_gains_refresh_interval() {
+        let tuned = r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2, "refreshInterval": 5}}"#;
+        assert_eq!(installed(tuned, false, false).text, tuned);
+        let old = r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2}}"#;
+        assert_eq!(
+            installed(old, false, false).text,
+            r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2, "refreshInterval": 30}}"#
+        );
+    }
+
+    #[test]
+    fn hooks_are_added_once_beside_other_hooks() {
+        let original = r#"{"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "lint"}]}], "Stop": []}}"#;
+        let once = installed(original, true, false);
+        let v = value(&once.text);
+        let ups = v["hooks"]["UserPromptSubmit"].as_array().unwrap();
+        assert_eq!(ups.len(), 2);
+        assert_eq!(ups[0]["hooks"][0]["command"], "lint");
+        assert_eq!(
+            ups[1],
+            json!({"hooks": [{"type": "command", "command": "/usr/local/bin/ccmeter hook"}]})
+        );
+        assert_eq!(v["hooks"]["Stop"], json!([]));
+        let twice = install(&settings(&once.text), &once.record, req(true, false), p()).unwrap();
+        assert_eq!(twice.text, once.text);
+    }
+
+    #[test]
+    fn odd_hooks_shape_is_refused() {
+        for text in [r#"{"hooks": "nope"}"#, r#"{"hooks": {"SessionStart": {}}}"#] {
+            let err =
+                install(&settings(text), &Record::default(), req(true, false), p()).unwrap_err();
+            assert!(matches!(err, SetupError::UnexpectedShape { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn uninstall_removes_every_ccmeter_hook_and_only_those() {
+        let text = r#"{"statusLine": {"type": "command", "command": "/old/path/ccmeter"},
+            "hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "/old/path/ccmeter hook"},
+                                                  {"type": "command", "command": "other"}]}],
+                      "StopFailure": [{"matcher": "", "hooks": [{"type": "command", "command": "ccmeter hook"}]}],
+                      "Stop": []}}"#;
+        let out = uninstall(&settings(text), &Record::default(), EXE, p()).unwrap();
+        assert_eq!(
+            value(&out),
+            json!({"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "other"}]}], "Stop": []}})
+        );
+        let other = r#"{"statusLine": {"type": "command", "command": "starship statusline"}}"#;
+        assert_eq!(
+            uninstall(&settings(other), &Record::default(), EXE, p()).unwrap(),
+            other
+        );
+    }
+
+    #[test]
+    fn a_stale_record_does_not_keep_containers_setup_created() {
+        let rec = Record {
+            were_empty: vec![WasEmpty {
+                path: vec!["hooks".into(), "SessionStart".into()],
+                inner: String::new(),
+            }],
+            ..Record::default()
+        };
+        let plan = install(&settings("{\"a\": 1}"), &rec, req(true, false), p()).unwrap();
+        assert!(plan.record.were_empty.is_empty(), "{:?}", plan.record);
+        assert_eq!(
+            uninstall(&settings(&plan.text), &plan.record, EXE, p()).unwrap(),
+            "{\"a\": 1}"
+        );
+    }
+
+    #[test]
+    fn notes_in_words() {
+        let f = Path::new("/c/k.setup.json");
+        let notes = [
+            Note::OtherStatusLineKept {
+                command: "starship statusline".into(),
+            },
+            Note::Replaced {
+                command: "~/bin/line.sh".into(),
+            },
+            Note::EventsLeftOut {
+                seen: None,
+                events: hook_events(None).1,
+            },
+            Note::EventsLeftOut {
+                seen: Some("2.1.100".into()),
+                events: hook_events(Version::parse("2.1.100")).1,
+            },
+        ];
+        let text: Vec<String> = notes.iter().map(|n| note_text(n, f)).collect();
+        insta::assert_snapshot!(text.join("\n"), @r"
+the statusLine runs another tool (starship statusline); left alone, hooks only (`ccmeter setup --force` replaces it)
+the statusLine it replaced (~/bin/line.sh) is kept in /c/k.setup.json and the backup; `ccmeter setup --uninstall` puts it back
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than the Claude Code 2.1.100 ccmeter saw last; run `ccmeter setup --hooks` again after updating Claude Code
+");
+    }
+}

@@ -1,0 +1,213 @@
+//! A `settings.json` read for editing, and every way setup refuses one: the bytes must be a JSON
+//! object serde_json accepts (it validates and gives the positions a user can act on) before the
+//! span reader in [`super::json`] maps them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::json::{self, Node};
+
+/// Why setup refused to change the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// The file is not JSON; line and column are 1-based as the user's editor shows them.
+    InvalidJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        detail: String,
+    },
+    /// The file starts with a UTF-8 byte order mark, which JSON does not allow.
+    Bom {
+        path: PathBuf,
+    },
+    /// The file is JSON but its top level is not an object.
+    NotAnObject {
+        path: PathBuf,
+        found: &'static str,
+    },
+    /// A key we need to change holds something we do not understand (e.g. `hooks` is a string).
+    UnexpectedShape {
+        path: PathBuf,
+        key: String,
+        expected: &'static str,
+    },
+    /// Someone else's status line is configured.
+    OtherStatusLine {
+        path: PathBuf,
+        command: String,
+    },
+    /// `settings.json` is a symlink whose target does not exist.
+    DanglingLink {
+        path: PathBuf,
+        target: PathBuf,
+    },
+    ReadOnly {
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        error: String,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::InvalidJson {
+                path,
+                line,
+                column,
+                detail,
+            } => write!(
+                f,
+                "{} is not valid JSON (line {line}, column {column}: {detail}); \
+                 fix it or move it away, it was not changed",
+                path.display()
+            ),
+            SetupError::Bom { path } => write!(
+                f,
+                "{} starts with a byte order mark (BOM), which JSON does not allow; \
+                 save it as UTF-8 without BOM and run setup again, it was not changed",
+                path.display()
+            ),
+            SetupError::NotAnObject { path, found } => write!(
+                f,
+                "{} holds {found} at the top level, not a JSON object; it was not changed",
+                path.display()
+            ),
+            SetupError::UnexpectedShape {
+                path,
+                key,
+                expected,
+            } => write!(
+                f,
+                "in {}, `{key}` is not {expected}; fix it by hand, the file was not changed",
+                path.display()
+            ),
+            SetupError::OtherStatusLine { path, command } => write!(
+                f,
+                "{} already has a different statusLine ({command}); it was left alone. \
+                 Run `ccmeter setup --force` to replace it (`--uninstall` puts it back), \
+                 or `ccmeter setup --hooks` for the hooks alone",
+                path.display()
+            ),
+            SetupError::DanglingLink { path, target } => write!(
+                f,
+                "{} is a symlink to {}, which does not exist; create that file (`{{}}` will do) \
+                 or remove the link, then run setup again. Nothing was changed",
+                path.display(),
+                target.display()
+            ),
+            SetupError::ReadOnly { path } => write!(
+                f,
+                "{} is read-only; make it writable (chmod u+w) and run setup again, it was not changed",
+                path.display()
+            ),
+            SetupError::Io {
+                path,
+                action,
+                error,
+            } => {
+                write!(f, "could not {action} {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+/// A settings file read for editing: its text and where everything in it is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub text: String,
+    pub(super) root: Node,
+}
+
+impl Settings {
+    /// What setup starts from when there is no file: an empty object, as Claude Code writes it.
+    pub fn empty() -> Settings {
+        Settings::from_valid("{}\n".into()).expect("`{}` is JSON")
+    }
+
+    pub(super) fn from_valid(text: String) -> Result<Settings, String> {
+        let root = json::parse(&text)?;
+        Ok(Settings { text, root })
+    }
+}
+
+/// Pure: bytes of a settings file -> its text and spans, if it is a JSON object.
+pub fn parse_settings(bytes: &[u8], path: &Path) -> Result<Settings, SetupError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(SetupError::Bom {
+            path: path.to_path_buf(),
+        });
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| SetupError::InvalidJson {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        detail: strip_position(&e.to_string()),
+    })?;
+    let found = match value {
+        Value::Object(_) => None,
+        Value::Null => Some("null"),
+        Value::Bool(_) => Some("a boolean"),
+        Value::Number(_) => Some("a number"),
+        Value::String(_) => Some("a string"),
+        Value::Array(_) => Some("an array"),
+    };
+    if let Some(found) = found {
+        return Err(SetupError::NotAnObject {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    // serde_json accepted it, so it is UTF-8 and the span reader cannot fail on it.
+    let invalid = |detail: String| SetupError::InvalidJson {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        detail,
+    };
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| invalid(e.to_string()))?;
+    Settings::from_valid(text).map_err(invalid)
+}
+
+/// serde_json appends " at line L column C", which the message already says.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/h/.claude/settings.json")
+    }
+
+    #[test]
+    fn parse_errors_name_line_and_column_and_the_bom() {
+        let err = parse_settings(b"{\n  \"a\": 1,\n  oops\n}", p()).unwrap_err();
+        let SetupError::InvalidJson { line, column, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((line, column), (3, 3));
+        let msg = parse_settings(b"{\n  \"a\": 1,\n  oops\n}", p())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("/h/.claude/settings.json") && msg.contains("line 3, column 3"),
+            "{msg}"
+        );
+        let err = parse_settings(b"[1]", p()).unwrap_err();
+        assert!(err.to_string().contains("an array"), "{err}");
+        let err = parse_settings(b"\xEF\xBB\xBF{}", p()).unwrap_err();
+        assert!(err.to_string().contains("BOM"), "{err}");
+    }
+}
