@@ -49,7 +49,7 @@ pub fn clean(s: &str, max_chars: usize) -> String {
 }
 
 /// Whether a character may reach the terminal.
-fn shown(c: char) -> bool {
+pub fn shown(c: char) -> bool {
     !(c.is_control()
         || matches!(c,
             '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM/RLM

@@ -807,3 +807,38 @@ fn force_is_refused_when_the_replaced_status_line_cannot_be_kept() {
         "nothing changed"
     );
 }
+
+/// #21 item 10: a 9 MB settings file (a long permission list) gets a diff of a few lines, not
+/// the whole file printed as removed and added again.
+#[test]
+fn the_diff_of_a_huge_file_is_small() {
+    let sb = Sandbox::new();
+    let mut original = String::from("{\n  \"permissions\": {\n    \"allow\": [\n");
+    for i in 0..200_000 {
+        original.push_str(&format!(
+            "      \"Bash(tool-{i:06} --with-arguments:*)\",\n"
+        ));
+    }
+    original.push_str("      \"Read\"\n    ]\n  }\n}\n");
+    assert!(original.len() > 9_000_000);
+    fs::write(settings(&sb), &original).unwrap();
+    let out = setup(&sb, &["--dry-run"]);
+    assert_ok(&out);
+    let said = redact(&sb, &text(&out).0);
+    insta::assert_snapshot!(said, @r#"
+--- [CONFIG]/settings.json
++++ [CONFIG]/settings.json (after setup)
+  …
+        "Read"
+      ]
++   },
++   "statusLine": {
++     "type": "command",
++     "command": "[EXE]",
++     "padding": 0,
++     "refreshInterval": 30
+    }
+  }
+dry run: [CONFIG]/settings.json not changed
+"#);
+}
