@@ -105,16 +105,24 @@ pub fn probe_writable(dir: &Path) -> io::Result<()> {
 /// from a dir [`check_dir`] accepts.
 pub fn read_cache_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     check_dir(path.parent().unwrap_or(Path::new(".")))?;
-    let (f, len) = open_regular(path)?;
-    if len > max {
+    read_regular_file(path, max).map(|(bytes, _)| bytes)
+}
+
+/// Reads a file that is not ccmeter's own (Claude Code's `settings.json`) the same careful way:
+/// not through a symlink at the last component, only a regular file (a FIFO there must not hang
+/// `doctor` or `setup`), at most `max` bytes (`FileTooLarge` beyond, checked before reading, so
+/// a 2 GB file costs nothing). Also returns the metadata of the very file read.
+pub fn read_regular_file(path: &Path, max: u64) -> io::Result<(Vec<u8>, fs::Metadata)> {
+    let (f, meta) = open_regular_meta(path)?;
+    if meta.len() > max {
         return Err(io::Error::from(io::ErrorKind::FileTooLarge));
     }
-    let mut buf = Vec::with_capacity(len as usize);
+    let mut buf = Vec::with_capacity(meta.len() as usize);
     io::Read::read_to_end(&mut io::Read::take(f, max + 1), &mut buf)?;
     if buf.len() as u64 > max {
         return Err(io::Error::from(io::ErrorKind::FileTooLarge));
     }
-    Ok(buf)
+    Ok((buf, meta))
 }
 
 /// Opens an existing file in the cache dir for reading, never through a symlink and never
@@ -125,6 +133,11 @@ pub fn open_cache_file(path: &Path) -> io::Result<File> {
 
 /// [`open_cache_file`], plus the file's length from the same `fstat`.
 fn open_regular(path: &Path) -> io::Result<(File, u64)> {
+    open_regular_meta(path).map(|(f, meta)| (f, meta.len()))
+}
+
+/// [`open_cache_file`], plus the file's metadata from the same `fstat`.
+fn open_regular_meta(path: &Path) -> io::Result<(File, fs::Metadata)> {
     let mut opts = OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -140,7 +153,7 @@ fn open_regular(path: &Path) -> io::Result<(File, u64)> {
             "not a regular file",
         ));
     }
-    Ok((f, meta.len()))
+    Ok((f, meta))
 }
 
 /// Options for any file ccmeter creates or appends to in the cache dir: owner-only, and a

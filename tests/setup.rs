@@ -842,3 +842,68 @@ fn the_diff_of_a_huge_file_is_small() {
 dry run: [CONFIG]/settings.json not changed
 "#);
 }
+
+/// Runs the binary, killing it if it has not finished within `secs`: a hang is a failure, not
+/// a stuck test run.
+fn run_bounded(sb: &Sandbox, args: &[&str], secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = sb
+        .cmd(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`ccmeter {}` still running after {secs} s", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// #21 item 4: a FIFO at settings.json (nobody writing to it) must not hang setup or doctor.
+#[cfg(unix)]
+#[test]
+fn a_fifo_settings_file_hangs_nothing() {
+    let sb = Sandbox::new();
+    let c = std::ffi::CString::new(settings(&sb).to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = run_bounded(&sb, &["setup"], 10);
+    let err = assert_failed(&out);
+    assert!(err.contains("is not a regular file"), "{err}");
+    let out = run_bounded(&sb, &["doctor"], 10);
+    let said = text(&out).0;
+    assert!(said.contains("is not a regular file"), "{said}");
+    let out = run_bounded(&sb, &["setup", "--uninstall"], 10);
+    assert!(assert_failed(&out).contains("is not a regular file"));
+}
+
+/// #21 item 4: a settings file larger than setup reads is refused without being read (a 2 GB
+/// one made doctor use 2.1 GB); the files here are sparse, so they cost no disk.
+#[test]
+fn a_huge_settings_file_is_not_read() {
+    for len in [16 * 1024 * 1024 + 1, 2 * 1024 * 1024 * 1024] {
+        let sb = Sandbox::new();
+        let f = fs::File::create(settings(&sb)).unwrap();
+        f.set_len(len).unwrap();
+        drop(f);
+        let out = run_bounded(&sb, &["setup"], 10);
+        let err = assert_failed(&out);
+        assert!(
+            err.contains("is larger than setup reads (16 MiB)") && err.contains("not changed"),
+            "{err}"
+        );
+        let said = text(&run_bounded(&sb, &["doctor"], 10)).0;
+        assert!(
+            said.contains("is larger than setup reads (16 MiB)"),
+            "{said}"
+        );
+        assert_eq!(fs::metadata(settings(&sb)).unwrap().len(), len);
+    }
+}

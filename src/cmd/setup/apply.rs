@@ -115,6 +115,11 @@ pub(super) fn settings_path(config: &Config) -> Result<PathBuf, SetupError> {
 }
 
 /// The original file, if there is one.
+/// The most of `settings.json` setup and doctor read. Claude Code's own file is a few KB; a
+/// long permission list can reach megabytes; past this it is not a settings file anyone edits
+/// by hand, and reading it whole (a 2 GB file made doctor use 2.1 GB) is not worth the risk.
+const MAX_SETTINGS: u64 = 16 << 20;
+
 pub(super) struct Existing {
     pub(super) bytes: Vec<u8>,
     #[cfg(unix)]
@@ -122,25 +127,32 @@ pub(super) struct Existing {
 }
 
 pub(super) fn read_existing(path: &Path) -> Result<Option<Existing>, SetupError> {
-    let io_err = |action, e: io::Error| SetupError::Io {
-        path: path.to_path_buf(),
-        action,
-        error: e.to_string(),
-    };
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    let (bytes, meta) = match crate::files::read_regular_file(path, MAX_SETTINGS) {
+        Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err("read", e)),
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(SetupError::TooLarge {
+                path: path.to_path_buf(),
+                max_mib: MAX_SETTINGS >> 20,
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            return Err(SetupError::NotRegular {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => {
+            return Err(SetupError::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                error: e.to_string(),
+            });
+        }
     };
     #[cfg(unix)]
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        fs::metadata(path)
-            .map_err(|e| io_err("read", e))?
-            .permissions()
-            .mode()
-            & 0o7777
-    };
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+    #[cfg(not(unix))]
+    let _ = meta;
     Ok(Some(Existing {
         bytes,
         #[cfg(unix)]
@@ -177,7 +189,7 @@ fn record_path(config: &Config) -> PathBuf {
 
 /// The record for `settings`, if one was kept for that very file.
 fn read_record(path: &Path, settings: &Path) -> Record {
-    fs::read(path)
+    crate::files::read_cache_file(path, 1 << 20)
         .ok()
         .and_then(|b| serde_json::from_slice::<Record>(&b).ok())
         .filter(|r| Path::new(&r.settings) == settings)

@@ -47,6 +47,15 @@ pub enum SetupError {
     ReadOnly {
         path: PathBuf,
     },
+    /// Not a regular file (a FIFO, a device, a directory): never opened for reading.
+    NotRegular {
+        path: PathBuf,
+    },
+    /// Larger than setup reads; not read at all.
+    TooLarge {
+        path: PathBuf,
+        max_mib: u64,
+    },
     Io {
         path: PathBuf,
         action: &'static str,
@@ -105,6 +114,17 @@ impl fmt::Display for SetupError {
             SetupError::ReadOnly { path } => write!(
                 f,
                 "{} is read-only; make it writable (chmod u+w) and run setup again, it was not changed",
+                path.display()
+            ),
+            SetupError::NotRegular { path } => write!(
+                f,
+                "{} is not a regular file (a named pipe, a device or a directory?); setup \
+                 edits only a regular file, it was not changed",
+                path.display()
+            ),
+            SetupError::TooLarge { path, max_mib } => write!(
+                f,
+                "{} is larger than setup reads ({max_mib} MiB); it was not changed",
                 path.display()
             ),
             SetupError::Io {
