@@ -14,7 +14,7 @@ Usage:
   ccmeter refresh [--wait]      fetch from the usage endpoint (normally run in the background)
   ccmeter hook                  for Claude Code hooks: warn when a limit is near
   ccmeter doctor [--check-endpoint]
-  ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall]
+  ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall] [--offline]
   ccmeter demo                  render sample states, no account needed
   ccmeter history [--days N] [--json]   the usage history as charts (N: 1-8)
 
@@ -58,6 +58,8 @@ pub struct SetupArgs {
     pub dry_run: bool,
     pub force: bool,
     pub uninstall: bool,
+    /// `setup --offline`: the command written runs with `--offline`.
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +266,12 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
     match &mut c.command {
         Command::Refresh { wait: w } => *w = wait,
         Command::Doctor { check_endpoint: ce } => *ce = check_endpoint,
-        Command::Setup(s) => *s = setup,
+        Command::Setup(s) => {
+            *s = SetupArgs {
+                offline: c.offline,
+                ..setup
+            }
+        }
         Command::History { days: d } => *d = days,
         _ => {}
     }

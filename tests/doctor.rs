@@ -226,7 +226,7 @@ fn settings_pointing_elsewhere_is_not_wired() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("not ccmeter (`ccmeter setup --force` replaces it)"),
+        t.contains("not ccmeter (`ccmeter setup` runs ccmeter beside it, `--force` instead of it)"),
         "{t}"
     );
     assert_no_secret(&s, &[&out]);
@@ -437,6 +437,8 @@ fn unusable_cache_dir_is_reported() {
     let s = Sandbox::new();
     wire(&s);
     s.write_credentials(&valid_credentials());
+    // setup kept its record there (it created settings.json): the dir goes, a file takes its place.
+    std::fs::remove_dir_all(&s.cache).unwrap();
     std::fs::write(&s.cache, b"not a dir").unwrap();
     let out = doctor(&s, &[]);
     let t = text(&out);

@@ -16,9 +16,16 @@ fn settings(sb: &Sandbox) -> PathBuf {
 }
 
 fn setup(sb: &Sandbox, args: &[&str]) -> Output {
+    setup_with_path(sb, args, &sb.dir.path().join("empty-bin"))
+}
+
+/// `setup` with `PATH` set to `bin` alone: the tests decide which `claude` (if any) it finds.
+fn setup_with_path(sb: &Sandbox, args: &[&str], bin: &Path) -> Output {
     let mut all = vec!["setup"];
     all.extend_from_slice(args);
-    sb.run(&all, b"")
+    let mut cmd = sb.cmd(&all);
+    cmd.env("PATH", bin);
+    sb.run_with(cmd, b"")
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -146,19 +153,20 @@ fn a_minified_file_stays_one_line_and_keeps_its_mode() {
 }
 
 #[test]
-fn a_different_status_line_needs_force() {
+fn a_different_status_line_is_wrapped_and_force_replaces_it() {
     let sb = Sandbox::new();
     let original = "{\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"~/bin/my-line.sh\"\n  },\n  \"model\": \"opus\"\n}\n";
     fs::write(settings(&sb), original).unwrap();
 
-    let err = assert_failed(&setup(&sb, &[]));
-    assert!(
-        err.contains("--force") && err.contains("~/bin/my-line.sh"),
-        "{err}"
+    let out = setup(&sb, &[]);
+    assert_ok(&out);
+    let wrapped = format!(
+        "{{\n  \"statusLine\": {{\n    \"type\": \"command\",\n    \"command\": \"{EXE} wrap '~/bin/my-line.sh'\"\n  }},\n  \"model\": \"opus\"\n}}\n"
     );
-    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
-    assert!(backups(&sb).is_empty());
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), wrapped);
+    assert_eq!(backups(&sb).len(), 1);
 
+    // --force then puts ccmeter's line alone in its place; --uninstall gives theirs back.
     assert_ok(&setup(&sb, &["--force"]));
     let want = format!(
         "{{\n{},\n  \"model\": \"opus\"\n}}\n",
@@ -166,8 +174,96 @@ fn a_different_status_line_needs_force() {
     );
     assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), want);
     let b = backups(&sb);
-    assert_eq!(b.len(), 1);
     assert_eq!(fs::read_to_string(&b[0]).unwrap(), original);
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+}
+
+/// A stand-in for the program a command names: writes the arguments it got, one per line
+/// (`\0`-separated), to `out`.
+#[cfg(unix)]
+fn argv_stand_in(dir: &Path, out: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("argv-stand-in");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\0' \"$@\" > '{}'\n", out.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// #19: beside another tool's status line (tabs, `padding: 0`, quoted arguments and a quote of
+/// each kind in their command), setup wires `ccmeter wrap '<theirs>'`: `sh -c` (as Claude Code
+/// runs it) hands `ccmeter` exactly `wrap` and their command, byte for byte; the diff shows it;
+/// a second setup recognises the wrap; `--uninstall` gives back the file byte for byte.
+#[cfg(unix)]
+#[test]
+fn beside_another_status_line_setup_wraps_it_and_uninstall_gives_it_back() {
+    let sb = Sandbox::new();
+    let theirs = r#"printf '%s|%s\n' "it's" "$(echo "a  b")" \\ ; echo 'x"y'"#;
+    let original = format!(
+        "{{\n\t\"model\": \"opus\",\n\t\"statusLine\": {{\n\t\t\"type\": \"command\",\n\t\t\"command\": {},\n\t\t\"padding\": 0\n\t}}\n}}\n",
+        serde_json::to_string(theirs).unwrap()
+    );
+    fs::write(settings(&sb), &original).unwrap();
+
+    let out = setup(&sb, &[]);
+    assert_ok(&out);
+    let said = redact(&sb, &text(&out).0);
+    let after = fs::read_to_string(settings(&sb)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let wired = v["statusLine"]["command"].as_str().unwrap().to_string();
+    assert_eq!(
+        after,
+        original.replace(
+            &serde_json::to_string(theirs).unwrap(),
+            &serde_json::to_string(&wired).unwrap()
+        ),
+        "only the command changed"
+    );
+    assert_eq!(v["statusLine"]["padding"], 0);
+    assert!(
+        said.contains(&format!(
+            "+ \t\t\"command\": {},",
+            serde_json::to_string(&wired).unwrap().replace(EXE, "[EXE]")
+        )),
+        "{said}"
+    );
+    assert!(said.contains("now runs inside `ccmeter wrap`"), "{said}");
+
+    // Run as Claude Code runs it, with a stand-in in ccmeter's place.
+    let got = sb.dir.path().join("argv");
+    let stand_in = argv_stand_in(sb.dir.path(), &got);
+    assert!(wired.starts_with(&format!("{EXE} wrap ")), "{wired}");
+    let run = wired.replacen(EXE, &stand_in.display().to_string(), 1);
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&run)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let argv = fs::read(&got).unwrap();
+    let argv: Vec<&[u8]> = argv.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+    assert_eq!(argv, [&b"wrap"[..], theirs.as_bytes()]);
+    // Recognised: setup again changes nothing.
+    let again = setup(&sb, &[]);
+    assert!(
+        text(&again).0.contains("already set up"),
+        "{:?}",
+        text(&again)
+    );
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), after);
+    // doctor says what runs.
+    let doctor = text(&sb.run(&["doctor"], b"")).0;
+    assert!(
+        doctor.contains("statusLine runs ccmeter beside printf '%s|%s\\n' \"it's\""),
+        "{doctor}"
+    );
+
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
 }
 
 #[test]
@@ -307,7 +403,7 @@ fn dry_run_changes_nothing() {
 +   }
   }
 dry run: [CONFIG]/settings.json not changed
-not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): the Claude Code version is not known yet (no status line has run, and `claude --version` gave none); run `ccmeter setup --hooks` again once Claude Code has shown the status line
 "#);
     assert_eq!(fs::read(settings(&sb)).unwrap(), original);
     assert!(backups(&sb).is_empty());
@@ -547,7 +643,7 @@ fn new_keys_copy_the_files_indentation_and_line_endings() {
   }
 backup: [CONFIG]/settings.json.bak-[STAMP]
 wrote [CONFIG]/settings.json; Claude Code shows the status line from its next message on
-not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): the Claude Code version is not known yet (no status line has run, and `claude --version` gave none); run `ccmeter setup --hooks` again once Claude Code has shown the status line
 "#);
 }
 
@@ -661,17 +757,80 @@ fn hooks_beside_another_tools_status_line() {
     assert_ok(&out);
     assert!(
         text(&out).0.contains(
-            "the statusLine runs another tool (starship statusline); left alone, hooks only"
+            "the statusLine of another tool (starship statusline) now runs inside `ccmeter wrap`"
         ),
         "{:?}",
         text(&out)
     );
     let v: serde_json::Value = serde_json::from_slice(&fs::read(settings(&sb)).unwrap()).unwrap();
-    assert_eq!(v["statusLine"]["command"], "starship statusline");
+    assert_eq!(
+        v["statusLine"]["command"],
+        format!("{EXE} wrap 'starship statusline'")
+    );
     assert_eq!(hooked_events(&sb), ["UserPromptSubmit", "SessionStart"]);
 
     assert_ok(&setup(&sb, &["--uninstall"]));
     assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+}
+
+/// #21 item 9: the user's own ccmeter at another path, with arguments, is already ccmeter:
+/// kept as it is, no --force needed, and doctor counts it as wired.
+#[test]
+fn the_users_own_ccmeter_elsewhere_with_arguments_is_kept() {
+    let sb = Sandbox::new();
+    let original = "{\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"/opt/tools/ccmeter --format \\\"{5h} {7d}\\\" --color zsh\",\n    \"padding\": 2,\n    \"refreshInterval\": 30\n  }\n}\n";
+    fs::write(settings(&sb), original).unwrap();
+    let out = setup(&sb, &[]);
+    assert_ok(&out);
+    assert!(text(&out).0.contains("already set up"), "{:?}", text(&out));
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+    let out = setup(&sb, &["--hooks"]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(settings(&sb)).unwrap()).unwrap();
+    assert_eq!(
+        v["statusLine"]["command"],
+        "/opt/tools/ccmeter --format \"{5h} {7d}\" --color zsh"
+    );
+    assert_eq!(v["statusLine"]["padding"], 2);
+    let doctor = text(&sb.run(&["doctor"], b"")).0;
+    assert!(
+        doctor.contains("statusLine runs /opt/tools/ccmeter --format \"{5h} {7d}\" --color zsh, hook on 2 event(s)"),
+        "{doctor}"
+    );
+}
+
+/// #21 item 15: `setup --offline` writes `--offline` into the command (beside another tool's
+/// line too, and into a line already wired); without it, an offline line is left offline.
+#[test]
+fn setup_offline_writes_it_into_the_command() {
+    let sb = Sandbox::new();
+    assert_ok(&setup(&sb, &["--offline"]));
+    let command = |sb: &Sandbox| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&fs::read(settings(sb)).unwrap()).unwrap();
+        v["statusLine"]["command"].as_str().unwrap().to_string()
+    };
+    assert_eq!(command(&sb), format!("{EXE} --offline"));
+    assert_ok(&setup(&sb, &[]));
+    assert_eq!(command(&sb), format!("{EXE} --offline"));
+
+    let sb = Sandbox::new();
+    assert_ok(&setup(&sb, &[]));
+    assert_eq!(command(&sb), EXE);
+    assert_ok(&setup(&sb, &["--offline"]));
+    assert_eq!(command(&sb), format!("{EXE} --offline"));
+
+    let sb = Sandbox::new();
+    fs::write(
+        settings(&sb),
+        "{\"statusLine\": {\"type\": \"command\", \"command\": \"starship statusline\"}}",
+    )
+    .unwrap();
+    assert_ok(&setup(&sb, &["--offline"]));
+    assert_eq!(
+        command(&sb),
+        format!("{EXE} wrap --offline 'starship statusline'")
+    );
 }
 
 #[test]
@@ -905,5 +1064,107 @@ fn a_huge_settings_file_is_not_read() {
             "{said}"
         );
         assert_eq!(fs::metadata(settings(&sb)).unwrap().len(), len);
+    }
+}
+
+/// #21 item 11: with no settings file to begin with, setup then --uninstall leaves no file
+/// (not `{}`), and no backup of a file that held only what setup wrote.
+#[test]
+fn uninstall_removes_the_file_setup_created() {
+    for args in [&[][..], &["--hooks"]] {
+        let sb = Sandbox::new();
+        assert!(!settings(&sb).exists());
+        assert_ok(&setup(&sb, args));
+        assert!(settings(&sb).exists());
+        let out = setup(&sb, &["--uninstall"]);
+        assert_ok(&out);
+        assert!(
+            !settings(&sb).exists(),
+            "{args:?}: {:?}",
+            fs::read_to_string(settings(&sb))
+        );
+        assert!(backups(&sb).is_empty(), "{:?}", backups(&sb));
+        let said = redact(&sb, &text(&out).0);
+        assert!(
+            said.contains("removed [CONFIG]/settings.json (setup had created it)"),
+            "{said}"
+        );
+    }
+    // Something else was added to it meanwhile: the file stays, with that.
+    let sb = Sandbox::new();
+    assert_ok(&setup(&sb, &[]));
+    let edited = fs::read_to_string(settings(&sb)).unwrap().replacen(
+        "{\n",
+        "{\n  \"model\": \"opus\",\n",
+        1,
+    );
+    fs::write(settings(&sb), edited).unwrap();
+    assert_ok(&setup(&sb, &["--uninstall"]));
+    assert_eq!(
+        fs::read_to_string(settings(&sb)).unwrap(),
+        "{\n  \"model\": \"opus\"\n}\n"
+    );
+}
+
+/// #21 item 11: a dry run writes neither the record nor a backup, so it must not say it does.
+#[test]
+fn dry_run_force_promises_nothing_it_does_not_write() {
+    let sb = Sandbox::new();
+    let original =
+        "{\n  \"statusLine\": { \"type\": \"command\", \"command\": \"~/bin/my-line.sh\" }\n}\n";
+    fs::write(settings(&sb), original).unwrap();
+    let out = setup(&sb, &["--dry-run", "--force"]);
+    assert_ok(&out);
+    let said = redact(&sb, &text(&out).0);
+    assert!(!said.contains("is kept in"), "{said}");
+    assert!(
+        said.contains(
+            "dry run: [CONFIG]/settings.json not changed\n\
+             without --dry-run, the statusLine it replaces (~/bin/my-line.sh) would be kept \
+             for `ccmeter setup --uninstall` to put back"
+        ),
+        "{said}"
+    );
+    assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
+    assert!(backups(&sb).is_empty());
+    assert!(
+        !sb.entry_files()
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(".setup.json")),
+        "no record written"
+    );
+}
+
+/// #21 item 11: JSON that Claude Code reads (JSON.parse) but serde_json refuses is named for
+/// what it is, not called invalid.
+#[test]
+fn valid_json_serde_refuses_is_named_for_what_it_is() {
+    let deep = format!("{{\"a\": {}1{}}}", "[".repeat(200), "]".repeat(200));
+    for (original, what) in [
+        (
+            deep.as_str(),
+            "is JSON that setup's reader refuses: arrays and objects nested deeper than 128 levels",
+        ),
+        (
+            "{\n  \"n\": 1e400\n}\n",
+            "is JSON that setup's reader refuses: a number too large for a 64-bit float (such as 1e400) (line 2, column 12)",
+        ),
+        (
+            "{\n  \"s\": \"\\ud800\"\n}\n",
+            "is JSON that setup's reader refuses: a \\u escape of half a UTF-16 surrogate pair (a lone surrogate) (line 2, column",
+        ),
+        (
+            "{\n  \"s\": \"\\udc00x\"\n}\n",
+            "is JSON that setup's reader refuses: a \\u escape of half a UTF-16 surrogate pair (a lone surrogate)",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        fs::write(settings(&sb), original).unwrap();
+        let err = assert_failed(&setup(&sb, &[]));
+        assert!(
+            err.contains(what) && !err.contains("not valid JSON") && err.contains("line "),
+            "{original}: {err}"
+        );
+        assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
     }
 }

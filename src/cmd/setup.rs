@@ -25,6 +25,7 @@ mod command;
 mod diff;
 mod json;
 mod plan;
+mod probe;
 mod settings;
 mod version;
 
@@ -35,14 +36,14 @@ use crate::cli::{Config, SetupArgs};
 pub use command::shell_quote;
 pub use diff::line_diff;
 pub use plan::{
-    Note, Plan, REFRESH_INTERVAL, Record, Request, WasEmpty, hook_command, install, note_text,
-    status_line, uninstall,
+    Note, Plan, REFRESH_INTERVAL, Record, Request, VersionSource, WasEmpty, hook_command, install,
+    note_text, status_line, uninstall,
 };
 pub use settings::{Settings, SetupError, parse_settings};
 pub use version::{Version, hook_events};
 
 use apply::{read_existing, settings_path};
-use command::{is_our_hook, program_name};
+use command::{Ours, classify};
 use plan::{command_of, group_hooks};
 
 /// For `doctor`: whether Claude Code runs ccmeter as its status line, in words.
@@ -77,7 +78,7 @@ pub fn wiring(config: &Config) -> (bool, String) {
                 .flatten()
                 .flat_map(group_hooks)
                 .filter_map(command_of)
-                .any(is_our_hook)
+                .any(|c| classify(c) == Some(Ours::Hook))
         })
         .count();
     let hooks = if hooks > 0 {
@@ -86,8 +87,20 @@ pub fn wiring(config: &Config) -> (bool, String) {
         String::new()
     };
     let status_line = settings.get("statusLine");
-    match status_line.and_then(command_of) {
-        Some(cmd) if program_name(cmd) == Some("ccmeter") => {
+    let command = status_line.and_then(command_of);
+    // Commands are the user's text: cleaned of anything a terminal would act on.
+    let shown = |c: &str| crate::text::clean(c, 200);
+    match command.map(|c| (c, classify(c))) {
+        Some((_, Some(Ours::Wrap { theirs }))) => (
+            true,
+            format!(
+                "{}: statusLine runs ccmeter beside {}{hooks}",
+                path.display(),
+                shown(&theirs)
+            ),
+        ),
+        Some((cmd, Some(_))) => {
+            let cmd = shown(cmd);
             let idle = if status_line.is_some_and(|s| s.get("refreshInterval").is_none()) {
                 format!(
                     "; no refreshInterval, so the line freezes while you are idle: \
@@ -101,11 +114,13 @@ pub fn wiring(config: &Config) -> (bool, String) {
                 format!("{}: statusLine runs {cmd}{hooks}{idle}", path.display()),
             )
         }
-        Some(cmd) => (
+        Some((cmd, None)) => (
             false,
             format!(
-                "{}: statusLine runs {cmd}, not ccmeter (`ccmeter setup --force` replaces it)",
-                path.display()
+                "{}: statusLine runs {}, not ccmeter (`ccmeter setup` runs ccmeter beside it, \
+                 `--force` instead of it)",
+                path.display(),
+                shown(cmd)
             ),
         ),
         None => (
@@ -120,7 +135,7 @@ pub fn run(config: &Config, args: &SetupArgs) -> i32 {
         for e in &config.arg_errors {
             eprintln!("ccmeter setup: {e}");
         }
-        eprintln!("usage: ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall]");
+        eprintln!("usage: ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall] [--offline]");
         return 2;
     }
     match apply::apply(config, args, crate::now()) {

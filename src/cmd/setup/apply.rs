@@ -1,18 +1,30 @@
 //! The I/O of `setup`: finding and reading `settings.json` (following a dotfile manager's link),
-//! the backup beside it, the record beside the store, and the atomic write.
+//! the backup beside it, the record beside the store, and the write, which replaces the file
+//! only if it is still what setup read (another program's save in between is not lost) and
+//! keeps its mode, owner and group.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Config, SetupArgs};
 use crate::files::write_atomic;
 
-use super::command::shell_quote;
+use super::command::{self, shell_quote};
 use super::diff::line_diff;
-use super::plan::{Note, Plan, Record, Request, install, note_text, uninstall};
+use super::plan::{Note, Plan, Record, Request, VersionSource, install, note_text, uninstall};
+use super::probe;
 use super::settings::{Settings, SetupError, parse_settings};
 use super::version::{Version, hook_events};
+
+/// How many times setup reads, plans and writes again when another program saved the file
+/// while it was working on it.
+const ATTEMPTS: usize = 3;
+
+/// The most of `settings.json` setup and doctor read. Claude Code's own file is a few KB; a
+/// long permission list can reach megabytes; past this it is not a settings file anyone edits
+/// by hand, and reading it whole (a 2 GB file made doctor use 2.1 GB) is not worth the risk.
+const MAX_SETTINGS: u64 = 16 << 20;
 
 /// `settings.json.bak-YYYYMMDD-HHMMSS` next to `path`, in local time.
 pub fn backup_name(path: &Path, stamp: &str) -> PathBuf {
@@ -114,16 +126,13 @@ pub(super) fn settings_path(config: &Config) -> Result<PathBuf, SetupError> {
     }
 }
 
-/// The original file, if there is one.
-/// The most of `settings.json` setup and doctor read. Claude Code's own file is a few KB; a
-/// long permission list can reach megabytes; past this it is not a settings file anyone edits
-/// by hand, and reading it whole (a 2 GB file made doctor use 2.1 GB) is not worth the risk.
-const MAX_SETTINGS: u64 = 16 << 20;
-
+/// The original file, if there is one: its bytes, and the mode, owner and group it keeps.
 pub(super) struct Existing {
     pub(super) bytes: Vec<u8>,
     #[cfg(unix)]
     mode: u32,
+    #[cfg(unix)]
+    owner: (u32, u32),
 }
 
 pub(super) fn read_existing(path: &Path) -> Result<Option<Existing>, SetupError> {
@@ -141,23 +150,28 @@ pub(super) fn read_existing(path: &Path) -> Result<Option<Existing>, SetupError>
                 path: path.to_path_buf(),
             });
         }
-        Err(e) => {
-            return Err(SetupError::Io {
-                path: path.to_path_buf(),
-                action: "read",
-                error: e.to_string(),
-            });
-        }
+        Err(e) => return Err(io_error(path, "read", e)),
     };
-    #[cfg(unix)]
-    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
     #[cfg(not(unix))]
     let _ = meta;
     Ok(Some(Existing {
         bytes,
         #[cfg(unix)]
-        mode,
+        mode: std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777,
+        #[cfg(unix)]
+        owner: (
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            std::os::unix::fs::MetadataExt::gid(&meta),
+        ),
     }))
+}
+
+fn io_error(path: &Path, action: &'static str, e: io::Error) -> SetupError {
+    SetupError::Io {
+        path: path.to_path_buf(),
+        action,
+        error: e.to_string(),
+    }
 }
 
 /// Read-only means no write bit at all (which also holds for root, who could write anyway: the
@@ -196,55 +210,138 @@ fn read_record(path: &Path, settings: &Path) -> Record {
         .unwrap_or_default()
 }
 
+/// Why one attempt did not finish.
+enum Stop {
+    /// Another program saved the file after setup read it: read it again.
+    Changed,
+    Failed(SetupError),
+}
+
+impl From<SetupError> for Stop {
+    fn from(e: SetupError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
 pub(super) fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), SetupError> {
+    apply_with(config, args, now, &mut |_| {})
+}
+
+/// [`apply`], with `before_rename` run just before the new file takes the place of the old one
+/// (where the tests play another program saving the file).
+pub(super) fn apply_with(
+    config: &Config,
+    args: &SetupArgs,
+    now: i64,
+    before_rename: &mut dyn FnMut(&Path),
+) -> Result<(), SetupError> {
     let path = settings_path(config)?;
+    let exe = this_command()?;
+
+    // The hook events for the Claude Code in use: the version its status line told the store,
+    // else (for --hooks) what `claude --version` says.
+    let mut seen = config
+        .store
+        .read(now)
+        .ok()
+        .and_then(|e| e.claude_code_version)
+        .and_then(|v| Some((Version::parse(&v)?, VersionSource::StatusLine)));
+    if seen.is_none() && args.hooks && !args.uninstall {
+        seen = probe::claude_version(probe::CLAUDE_VERSION_TIMEOUT)
+            .map(|v| (v, VersionSource::ClaudeVersion));
+    }
+    let (events, left_out) = hook_events(seen.map(|(v, _)| v));
+    let left_out = (args.hooks && !left_out.is_empty()).then(|| Note::EventsLeftOut {
+        seen: seen.map(|(v, source)| (v.to_string(), source)),
+        events: left_out,
+    });
+    let req = Request {
+        exe: &exe,
+        hooks: args.hooks.then_some(&events[..]),
+        force: args.force,
+        offline: args.offline,
+        windows: cfg!(windows),
+    };
+
+    let record_file = record_path(config);
+    for attempt in 1..=ATTEMPTS {
+        match attempt_once(
+            config,
+            args,
+            now,
+            &path,
+            req,
+            &record_file,
+            &left_out,
+            before_rename,
+        ) {
+            Ok(()) => return Ok(()),
+            Err(Stop::Failed(e)) => return Err(e),
+            Err(Stop::Changed) if attempt < ATTEMPTS => println!(
+                "{} was saved by another program while setup was writing it; reading it again",
+                path.display()
+            ),
+            Err(Stop::Changed) => break,
+        }
+    }
+    Err(SetupError::KeptChanging { path })
+}
+
+/// The command Claude Code runs for this binary, as the shell it uses will read it.
+fn this_command() -> Result<String, SetupError> {
     let exe = executable_path().map_err(|e| SetupError::Io {
         path: PathBuf::from("the ccmeter executable"),
         action: "locate",
         error: e.to_string(),
     })?;
-    let exe = shell_quote(&exe.to_string_lossy());
+    if cfg!(windows) {
+        let on_path = probe::find_on_path(&["ccmeter.exe"])
+            .and_then(|p| fs::canonicalize(p).ok())
+            .is_some_and(|p| fs::canonicalize(&exe).is_ok_and(|e| e == p));
+        command::windows_command(&exe.to_string_lossy(), on_path)
+            .map_err(|command::UnsafeWindowsPath(path)| SetupError::WindowsPath { path })
+    } else {
+        Ok(shell_quote(&exe.to_string_lossy()))
+    }
+}
 
-    let existing = read_existing(&path)?;
+/// Reads, plans, shows and writes once.
+#[allow(clippy::too_many_arguments)]
+fn attempt_once(
+    config: &Config,
+    args: &SetupArgs,
+    now: i64,
+    path: &Path,
+    req: Request<'_>,
+    record_file: &Path,
+    left_out: &Option<Note>,
+    before_rename: &mut dyn FnMut(&Path),
+) -> Result<(), Stop> {
+    let existing = read_existing(path)?;
     let before = match &existing {
-        Some(e) => parse_settings(&e.bytes, &path)?,
+        Some(e) => parse_settings(&e.bytes, path)?,
         None => Settings::empty(),
     };
-    let record_file = record_path(config);
-    let mut record = read_record(&record_file, &path);
+    let mut record = read_record(record_file, path);
     record.settings = path.to_string_lossy().into_owned();
 
-    let seen = config
-        .store
-        .read(now)
-        .ok()
-        .and_then(|e| e.claude_code_version);
-    let (events, left_out) = hook_events(seen.as_deref().and_then(Version::parse));
     let plan = if args.uninstall {
         Plan {
-            text: uninstall(&before, &record, &exe, &path)?,
+            text: uninstall(&before, &record, req.exe, path)?,
             record: Record::default(),
             notes: Vec::new(),
         }
     } else {
-        let mut plan = install(
-            &before,
-            &record,
-            Request {
-                exe: &exe,
-                hooks: args.hooks.then_some(&events[..]),
-                force: args.force,
-            },
-            &path,
-        )?;
-        if args.hooks && !left_out.is_empty() {
-            plan.notes.push(Note::EventsLeftOut {
-                seen,
-                events: left_out,
-            });
-        }
+        let mut plan = install(&before, &record, req, path)?;
+        plan.record.created_file |= existing.is_none();
+        plan.notes.extend(left_out.clone());
         plan
     };
+    // A file setup created, holding nothing but what setup put in it: uninstall removes it.
+    let remove = args.uninstall
+        && existing.is_some()
+        && record.created_file
+        && plan.text == Settings::empty().text;
     let changed = plan.text != before.text || (existing.is_none() && !args.uninstall);
     if !changed {
         if args.uninstall {
@@ -255,65 +352,65 @@ pub(super) fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), S
         } else {
             println!("{}: already set up; not changed", path.display());
         }
-        print_notes(&plan.notes, &record_file);
+        print_notes(&plan.notes, record_file, args.dry_run);
         return Ok(());
     }
     if let Some(e) = &existing {
-        if !args.dry_run && is_read_only(&path, e) {
-            return Err(SetupError::ReadOnly { path });
+        if !args.dry_run && is_read_only(path, e) {
+            return Err(SetupError::ReadOnly {
+                path: path.to_path_buf(),
+            }
+            .into());
         }
     }
 
+    let shown = path.display();
     match &existing {
-        Some(_) => println!(
-            "--- {}\n+++ {} (after setup)",
-            path.display(),
-            path.display()
-        ),
-        None => println!("--- (no file)\n+++ {} (new)", path.display()),
+        _ if remove => println!("--- {shown}\n+++ (no file: setup had created it)"),
+        Some(_) => println!("--- {shown}\n+++ {shown} (after setup)"),
+        None => println!("--- (no file)\n+++ {shown} (new)"),
     }
     let old_text = if existing.is_some() {
         &before.text[..]
     } else {
         ""
     };
-    print!("{}", line_diff(old_text, &plan.text));
+    let new_text = if remove { "" } else { &plan.text[..] };
+    print!("{}", line_diff(old_text, new_text));
     if args.dry_run {
-        println!("dry run: {} not changed", path.display());
-        print_notes(&plan.notes, &record_file);
+        println!("dry run: {shown} not changed");
+        print_notes(&plan.notes, record_file, true);
         return Ok(());
     }
 
-    let io_err = |path: &Path, action, e: io::Error| SetupError::Io {
-        path: path.to_path_buf(),
-        action,
-        error: e.to_string(),
-    };
+    // No backup of a file that held only what setup wrote into it.
     let backup = match &existing {
+        Some(_) if remove => None,
         Some(e) => {
             let backup =
-                write_backup(&path, e, now).map_err(|err| io_err(&path, "back up", err))?;
+                write_backup(path, e, now).map_err(|err| io_error(path, "back up", err))?;
             println!("backup: {}", backup.display());
             Some(backup)
         }
         None => {
             create_config_dir(path.parent().unwrap_or(Path::new(".")))
-                .map_err(|e| io_err(&path, "create the directory of", e))?;
+                .map_err(|e| io_error(path, "create the directory of", e))?;
             None
         }
     };
     // The record first: one without the change it describes is harmless, the reverse loses the
     // status line `--force` replaced. The backup holds it too, so failing here is not fatal.
     if !args.uninstall && plan.record != record {
-        if let Err(e) = write_record(config, &record_file, &plan.record) {
+        if let Err(e) = write_record(config, record_file, &plan.record) {
             // Without the record, `--uninstall` could not put back what `--force` replaces:
             // refuse rather than promise it.
             if plan.record.replaced_status_line != record.replaced_status_line {
-                return Err(io_err(
-                    &record_file,
+                return Err(io_error(
+                    record_file,
                     "save the statusLine --force replaces (so --uninstall can put it back) to",
                     e,
-                ));
+                )
+                .into());
             }
             println!(
                 "could not write {} ({e}); what setup replaced is in the backup{}",
@@ -325,26 +422,105 @@ pub(super) fn apply(config: &Config, args: &SetupArgs, now: i64) -> Result<(), S
             );
         }
     }
-    write_atomic(&path, plan.text.as_bytes()).map_err(|e| io_err(&path, "write", e))?;
-    // write_atomic creates 0600; give the file back the mode the user had (e.g. 0644).
-    #[cfg(unix)]
-    if let Some(e) = &existing {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(e.mode))
-            .map_err(|err| io_err(&path, "restore the mode of", err))?;
+    if remove {
+        before_rename(path);
+        if !unchanged(path, existing.as_ref())? {
+            return Err(Stop::Changed);
+        }
+        fs::remove_file(path).map_err(|e| io_error(path, "remove", e))?;
+    } else {
+        replace_checked(path, existing.as_ref(), plan.text.as_bytes(), before_rename)?;
     }
     if args.uninstall {
         // Consumed: a later setup starts from what the file says then.
-        let _ = fs::remove_file(&record_file);
-        println!("removed ccmeter from {}", path.display());
+        let _ = fs::remove_file(record_file);
+        if remove {
+            println!("removed {shown} (setup had created it)");
+        } else {
+            println!("removed ccmeter from {shown}");
+        }
     } else {
-        println!(
-            "wrote {}; Claude Code shows the status line from its next message on",
-            path.display()
-        );
+        println!("wrote {shown}; Claude Code shows the status line from its next message on");
     }
-    print_notes(&plan.notes, &record_file);
+    print_notes(&plan.notes, record_file, false);
     Ok(())
+}
+
+/// Whether the file is still what setup read (`None`: still missing).
+fn unchanged(path: &Path, existing: Option<&Existing>) -> Result<bool, Stop> {
+    Ok(match (read_existing(path)?, existing) {
+        (None, None) => true,
+        (Some(now), Some(then)) => now.bytes == then.bytes,
+        _ => false,
+    })
+}
+
+/// Writes `bytes` as `path` through a temp file in the same directory (written, given the old
+/// file's mode, owner and group, synced), then renames it over the old one, but only if the
+/// file is still what setup read: another program's save in between (Claude Code writes this
+/// file too) is not lost but read again. What is left is the instant between that check and the
+/// rename, which no lock can close: Claude Code takes none.
+fn replace_checked(
+    path: &Path,
+    existing: Option<&Existing>,
+    bytes: &[u8],
+    before_rename: &mut dyn FnMut(&Path),
+) -> Result<(), Stop> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (tmp, mut f) =
+        crate::files::create_temp(dir, &name).map_err(|e| io_error(path, "write", e))?;
+    let result = (|| {
+        f.write_all(bytes).map_err(|e| io_error(path, "write", e))?;
+        #[cfg(unix)]
+        keep_mode_and_owner(&f, dir, existing)
+            .map_err(|e| io_error(path, "keep the owner of", e))?;
+        f.sync_all().map_err(|e| io_error(path, "write", e))?;
+        drop(f);
+        before_rename(path);
+        if !unchanged(path, existing)? {
+            return Err(Stop::Changed);
+        }
+        fs::rename(&tmp, path).map_err(|e| io_error(path, "write", e))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The new file gets the old one's mode (a new one stays 0600), and its owner and group: run as
+/// root on a user's HOME (sudo), setup must not leave a `settings.json` the user cannot edit. A
+/// new file there belongs to whoever owns its directory. Giving a file away is root's alone:
+/// for anyone else a failure to keep the group (one they are not in) is no reason to stop.
+#[cfg(unix)]
+fn keep_mode_and_owner(f: &fs::File, dir: &Path, existing: Option<&Existing>) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if let Some(e) = existing {
+        f.set_permissions(fs::Permissions::from_mode(e.mode))?;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let owner = match existing {
+        Some(e) => e.owner,
+        None if root => {
+            let d = fs::metadata(dir)?;
+            (d.uid(), d.gid())
+        }
+        None => return Ok(()),
+    };
+    let mine = f.metadata()?;
+    if (mine.uid(), mine.gid()) == owner {
+        return Ok(());
+    }
+    match std::os::unix::fs::fchown(f, Some(owner.0), Some(owner.1)) {
+        Err(e) if root => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn write_record(config: &Config, file: &Path, record: &Record) -> io::Result<()> {
@@ -353,9 +529,9 @@ fn write_record(config: &Config, file: &Path, record: &Record) -> io::Result<()>
     write_atomic(file, &bytes)
 }
 
-fn print_notes(notes: &[Note], record_file: &Path) {
+fn print_notes(notes: &[Note], record_file: &Path, dry_run: bool) {
     for note in notes {
-        println!("{}", note_text(note, record_file));
+        println!("{}", note_text(note, record_file, dry_run));
     }
 }
 
@@ -377,12 +553,19 @@ fn write_backup(path: &Path, existing: &Existing, now: i64) -> io::Result<PathBu
         if mode != 0o600 {
             fs::set_permissions(&backup, fs::Permissions::from_mode(mode))?;
         }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            let (uid, gid) = existing.owner;
+            std::os::unix::fs::lchown(&backup, Some(uid), Some(gid))?;
+        }
     }
     Ok(backup)
 }
 
-/// Creates a missing config dir owner-only, as it will hold credentials.
+/// Creates a missing config dir owner-only, as it will hold credentials; as root, owned by
+/// whoever owns the directory it is made in (the user's HOME under sudo).
 fn create_config_dir(dir: &Path) -> io::Result<()> {
+    let existed = dir.exists();
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -390,7 +573,19 @@ fn create_config_dir(dir: &Path) -> io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder.create(dir)?;
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if !existed && unsafe { libc::geteuid() } == 0 {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(parent) = dir.parent() {
+            let p = fs::metadata(parent)?;
+            std::os::unix::fs::lchown(dir, Some(p.uid()), Some(p.gid()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = existed;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::command::{is_our_hook, is_ours};
+use super::command::{self, Ours, classify};
 use super::json::{self, Node};
 use super::settings::{Settings, SetupError};
 use super::version::Version;
@@ -26,6 +26,14 @@ pub struct Record {
     /// The exact bytes of the statusLine value `--force` replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_status_line: Option<String>,
+    /// The exact bytes (a JSON string literal) of the command setup wrapped in `ccmeter wrap`,
+    /// so `--uninstall` gives back its very spelling (`\u00e9`, `\/`), not just its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapped_command: Option<String>,
+    /// There was no settings file before setup: `--uninstall` removes the file again when
+    /// nothing else has been put in it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created_file: bool,
     /// Containers that were empty before setup added to them, and their bytes between the
     /// brackets, so that uninstall leaves them as they were instead of removing them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -77,15 +85,27 @@ impl Record {
 /// Something the user should know about an install that still went ahead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
-    /// `--hooks` beside another tool's status line: only the hooks were added.
-    OtherStatusLineKept { command: String },
+    /// Another tool's status line now runs inside `ccmeter wrap`.
+    Wrapped { command: String },
+    /// `--hooks` beside another tool's status line that cannot be wrapped: only the hooks were
+    /// added.
+    OtherStatusLineKept { command: String, why: &'static str },
     /// `--force` replaced this status line; the record keeps it for `--uninstall`.
     Replaced { command: String },
-    /// Hook events left out for the Claude Code version seen (`None`: none seen yet).
+    /// Hook events left out for the Claude Code version known (`None`: none known).
     EventsLeftOut {
-        seen: Option<String>,
+        seen: Option<(String, VersionSource)>,
         events: Vec<(&'static str, Version)>,
     },
+}
+
+/// Where setup learnt the Claude Code version from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSource {
+    /// The status line's stdin, recorded in the store.
+    StatusLine,
+    /// `claude --version`, when no status line had told it.
+    ClaudeVersion,
 }
 
 /// What [`install`] would make of the settings.
@@ -99,11 +119,15 @@ pub struct Plan {
 /// What `setup` was asked to do.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
-    /// The (shell-quoted) path of this binary, as the command Claude Code will run.
+    /// This binary as the shell word Claude Code will run (see [`command`]).
     pub exe: &'a str,
     /// `--hooks`: the events to wire.
     pub hooks: Option<&'a [&'a str]>,
     pub force: bool,
+    /// `--offline`: the status line (or the wrap) runs with `--offline`.
+    pub offline: bool,
+    /// Claude Code runs the commands on Windows (see [`command::can_wrap`]).
+    pub windows: bool,
 }
 
 /// The `statusLine` value ccmeter installs.
@@ -149,54 +173,116 @@ pub fn install(
     let style = json::style(&text, &settings.root);
 
     let root = &settings.root;
+    let line = command::line_command(req.exe, req.offline);
     match root.member("statusLine") {
         None => {
             record.replaced_status_line = None;
+            record.wrapped_command = None;
             record.note_if_empty(&text, root, &[]);
-            text = json::append(
-                &text,
-                &style,
-                root,
-                Some("statusLine"),
-                &status_line(req.exe),
-            );
+            text = json::append(&text, &style, root, Some("statusLine"), &status_line(&line));
         }
         Some((_, m)) => {
             let value = m.value.value(&text);
-            match command_of(&value) {
-                // This binary, or ccmeter found on PATH: already wired.
-                Some(c) if c == req.exe || c.split_whitespace().next() == Some("ccmeter") => {
-                    if m.value.is_object() && value.get("refreshInterval").is_none() {
-                        text = json::append(
-                            &text,
-                            &style,
-                            &m.value,
-                            Some("refreshInterval"),
-                            &json!(REFRESH_INTERVAL),
-                        );
+            let command = command_of(&value);
+            // The `"command"` string itself: wrapping and moving edit only its bytes.
+            let node = command_node(&m.value, &text);
+            match (command, command.and_then(classify)) {
+                // `--force` beside a wrap: theirs goes, as it was before the wrap.
+                (Some(_), Some(Ours::Wrap { theirs })) if req.force => {
+                    let restored = match &node {
+                        Some(n) => json::splice(
+                            &text[..m.value.end],
+                            n.start,
+                            n.end,
+                            &wrapped_bytes(&record, &theirs),
+                        )[m.value.start..]
+                            .to_string(),
+                        None => text[m.value.start..m.value.end].to_string(),
+                    };
+                    record.replaced_status_line = Some(restored);
+                    record.wrapped_command = None;
+                    notes.push(Note::Replaced {
+                        command: describe_command(&theirs),
+                    });
+                    text = json::replace(&text, &style, &m.value, &status_line(&line));
+                }
+                // Already beside theirs; `--offline` is added if asked for.
+                (Some(c), Some(Ours::Wrap { .. })) => {
+                    if let (Some(n), Some(offline)) = (&node, with_offline(c, req.offline)) {
+                        text = json::replace(&text, &style, n, &json!(offline));
                     }
                 }
-                // An older install of ccmeter at another path: moved to this one, no --force
-                // needed and nothing worth putting back.
-                Some(c) if is_ours(c, req.exe) => {
-                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                // ccmeter already, at this path or another, with the user's own arguments
+                // (`--format`, `--color`): kept as they wrote it. Only an argument-less older
+                // install at another path is moved to this binary.
+                (Some(c), Some(Ours::Line { args })) => {
+                    let moved = args.is_empty() && c != req.exe && c != "ccmeter";
+                    let new = if moved {
+                        Some(line.clone())
+                    } else {
+                        with_offline(c, req.offline)
+                    };
+                    if let (Some(n), Some(new)) = (&node, new) {
+                        text = json::replace(&text, &style, n, &json!(new));
+                    }
+                    if m.value.is_object() && value.get("refreshInterval").is_none() {
+                        let m = reparse(&text, path)?
+                            .member("statusLine")
+                            .map(|(_, m)| m.value.clone());
+                        if let Some(sl) = m {
+                            text = json::append(
+                                &text,
+                                &style,
+                                &sl,
+                                Some("refreshInterval"),
+                                &json!(REFRESH_INTERVAL),
+                            );
+                        }
+                    }
                 }
+                // ccmeter run some other way (a pipeline, `ccmeter hook`): the user's doing.
+                (Some(_), Some(Ours::Hook | Ours::Other)) => {}
                 _ if req.force => {
                     record.replaced_status_line =
                         Some(text[m.value.start..m.value.end].to_string());
+                    record.wrapped_command = None;
                     notes.push(Note::Replaced {
                         command: describe(&value),
                     });
-                    text = json::replace(&text, &style, &m.value, &status_line(req.exe));
+                    text = json::replace(&text, &style, &m.value, &status_line(&line));
                 }
-                _ if req.hooks.is_some() => notes.push(Note::OtherStatusLineKept {
-                    command: describe(&value),
-                }),
-                _ => {
-                    return Err(SetupError::OtherStatusLine {
-                        path: path.to_path_buf(),
-                        command: describe(&value),
+                // Another tool's status line: ccmeter joins it. Only the command string
+                // changes; their padding and every other byte stay.
+                (Some(c), None) if node.is_some() && command::can_wrap(c, req.windows) => {
+                    let n = node.expect("checked");
+                    record.wrapped_command = Some(text[n.start..n.end].to_string());
+                    record.replaced_status_line = None;
+                    notes.push(Note::Wrapped {
+                        command: describe_command(c),
                     });
+                    let wrap = command::wrap_command(req.exe, req.offline, c);
+                    text = json::replace(&text, &style, &n, &json!(wrap));
+                }
+                (c, _) => {
+                    let why = match c {
+                        Some(c) if !c.trim().is_empty() => {
+                            "on Windows a command holding quotes cannot be passed on unchanged"
+                        }
+                        Some(_) => "its command is empty",
+                        None => "it is not a command",
+                    };
+                    if req.hooks.is_some() {
+                        notes.push(Note::OtherStatusLineKept {
+                            command: describe(&value),
+                            why,
+                        });
+                    } else {
+                        return Err(SetupError::OtherStatusLine {
+                            path: path.to_path_buf(),
+                            command: describe(&value),
+                            why,
+                        });
+                    }
                 }
             }
         }
@@ -243,7 +329,7 @@ pub fn install(
                 let (_, cmd) = hook.value.member("command")?;
                 let c = cmd.value.value(&text);
                 c.as_str()
-                    .filter(|c| is_our_hook(c))
+                    .filter(|c| classify(c) == Some(Ours::Hook))
                     .map(|c| (c == command, cmd.value.clone()))
             })
         });
@@ -277,20 +363,32 @@ pub fn uninstall(
     let mut text = settings.text.clone();
     let root = &settings.root;
     if let Some((i, m)) = root.member("statusLine") {
-        let ours = command_of(&m.value.value(&text)).is_some_and(|c| is_ours(c, exe));
+        let value = m.value.value(&text);
+        let command = command_of(&value);
+        let ours = command.and_then(classify);
         let previous = record
             .replaced_status_line
             .as_deref()
             .filter(|raw| serde_json::from_str::<Value>(raw).is_ok());
-        match previous {
-            Some(raw) if ours => text = json::splice(&text, m.value.start, m.value.end, raw),
-            None if ours => text = remove_or_empty(&text, root, i, &[], record),
-            _ => {}
+        match (ours, command_node(&m.value, &text)) {
+            // Their command back where the wrap was, in its own spelling; nothing else changed.
+            (Some(Ours::Wrap { theirs }), Some(n)) => {
+                text = json::splice(&text, n.start, n.end, &wrapped_bytes(record, &theirs));
+            }
+            (Some(_), _) => match previous {
+                Some(raw) => text = json::splice(&text, m.value.start, m.value.end, raw),
+                None => text = remove_or_empty(&text, root, i, &[], record),
+            },
+            (None, _) if command.is_some_and(|c| c == exe) => {
+                text = remove_or_empty(&text, root, i, &[], record);
+            }
+            (None, _) => {}
         }
     }
 
     let hook = hook_command(exe);
-    let is_our_entry = |h: &Value| command_of(h).is_some_and(|c| c == hook || is_our_hook(c));
+    let is_our_entry =
+        |h: &Value| command_of(h).is_some_and(|c| c == hook || classify(c) == Some(Ours::Hook));
     // One entry per pass, re-reading the spans after each splice. Each pass removes a hook, so
     // the number of hooks bounds it; the cap only guards against a mistake here.
     for _ in 0..10_000 {
@@ -351,11 +449,42 @@ fn remove_or_empty(text: &str, container: &Node, i: usize, path: &[&str], r: &Re
     }
 }
 
-/// A status line in words: its command, or its JSON.
+/// A status line in words, safe to print: its command, or its JSON.
 fn describe(v: &Value) -> String {
-    command_of(v)
-        .map(str::to_string)
-        .unwrap_or_else(|| v.to_string())
+    match command_of(v) {
+        Some(c) => describe_command(c),
+        None => crate::text::clean(&v.to_string(), 200),
+    }
+}
+
+/// Another tool's command, safe to print (it may hold anything, newlines included).
+fn describe_command(c: &str) -> String {
+    crate::text::clean(c, 200)
+}
+
+/// The `"command"` string of a statusLine object, where it is in the text.
+fn command_node(status_line: &Node, text: &str) -> Option<Node> {
+    let (_, m) = status_line.member("command")?;
+    m.value.value(text).is_string().then(|| m.value.clone())
+}
+
+/// Their command as a JSON string literal: the bytes the record kept, if they still say what
+/// the wrap holds, else as serde_json writes it.
+fn wrapped_bytes(record: &Record, theirs: &str) -> String {
+    record
+        .wrapped_command
+        .clone()
+        .filter(|raw| serde_json::from_str::<String>(raw).is_ok_and(|v| v == theirs))
+        .unwrap_or_else(|| serde_json::to_string(theirs).expect("a string serialises"))
+}
+
+/// `command` with `--offline` added, when asked for and not there yet.
+fn with_offline(command: &str, offline: bool) -> Option<String> {
+    if offline {
+        command::add_offline(command)
+    } else {
+        None
+    }
 }
 
 /// The `command` of a statusLine or hook entry of type `command`.
@@ -380,12 +509,26 @@ fn node_is_bare_path_hook(node: &json::Node, text: &str) -> bool {
     node.value(text).as_str() == Some("ccmeter hook")
 }
 
-/// Pure: a note in words.
-pub fn note_text(note: &Note, record_file: &Path) -> String {
+/// Pure: a note in words. A dry run has written neither the record nor a backup, so it says
+/// what would be kept, not where.
+pub fn note_text(note: &Note, record_file: &Path, dry_run: bool) -> String {
     match note {
-        Note::OtherStatusLineKept { command } => format!(
-            "the statusLine runs another tool ({command}); left alone, hooks only \
-             (`ccmeter setup --force` replaces it)"
+        Note::Wrapped { command } if dry_run => format!(
+            "without --dry-run, the statusLine of another tool ({command}) would run inside \
+             `ccmeter wrap`: its line first, ccmeter's beneath it"
+        ),
+        Note::Wrapped { command } => format!(
+            "the statusLine of another tool ({command}) now runs inside `ccmeter wrap`: its \
+             line first, ccmeter's beneath it; `ccmeter setup --uninstall` gives it back as it \
+             was, `ccmeter setup --force` puts ccmeter's line alone in its place"
+        ),
+        Note::OtherStatusLineKept { command, why } => format!(
+            "the statusLine runs another tool ({command}), which ccmeter cannot run beside it \
+             ({why}); left alone, hooks only (`ccmeter setup --force` replaces it)"
+        ),
+        Note::Replaced { command } if dry_run => format!(
+            "without --dry-run, the statusLine it replaces ({command}) would be kept for \
+             `ccmeter setup --uninstall` to put back"
         ),
         Note::Replaced { command } => format!(
             "the statusLine it replaced ({command}) is kept in {} and the backup; \
@@ -399,14 +542,18 @@ pub fn note_text(note: &Note, record_file: &Path) -> String {
                 .collect::<Vec<_>>()
                 .join(", ");
             match seen {
-                Some(v) => format!(
+                Some((v, VersionSource::StatusLine)) => format!(
                     "not hooked: {list}, newer than the Claude Code {v} ccmeter saw last; \
                      run `ccmeter setup --hooks` again after updating Claude Code"
                 ),
+                Some((v, VersionSource::ClaudeVersion)) => format!(
+                    "not hooked: {list}, newer than Claude Code {v} (from `claude --version`); \
+                     run `ccmeter setup --hooks` again after updating Claude Code"
+                ),
                 None => format!(
-                    "not hooked yet: {list}: ccmeter has not seen Claude Code's version \
-                     (it learns it from the status line); run `ccmeter setup --hooks` again \
-                     once Claude Code has shown the status line"
+                    "not hooked yet: {list}: the Claude Code version is not known yet (no \
+                     status line has run, and `claude --version` gave none); run `ccmeter \
+                     setup --hooks` again once Claude Code has shown the status line"
                 ),
             }
         }
@@ -440,6 +587,8 @@ mod tests {
             exe: EXE,
             hooks: hooks.then_some(&ALL[..]),
             force,
+            offline: false,
+            windows: false,
         }
     }
 
@@ -494,14 +643,13 @@ mod tests {
     #[test]
     fn force_replaces_in_place_and_uninstall_puts_the_old_one_back() {
         let original = "{\r\n  \"a\": 1,\r\n  \"statusLine\": {\"type\":\"command\",\"command\":\"~/bin/line.sh\",\"padding\":1e0},\r\n  \"z\": 2\r\n}";
-        let err = install(
-            &settings(original),
-            &Record::default(),
-            req(false, false),
-            p(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("~/bin/line.sh"), "{err}");
+        // Without --force it is wrapped, not replaced.
+        assert_eq!(
+            installed(original, false, false).notes,
+            [Note::Wrapped {
+                command: "~/bin/line.sh".into()
+            }]
+        );
         let plan = installed(original, false, true);
         assert_eq!(
             plan.record.replaced_status_line.as_deref(),
@@ -521,22 +669,155 @@ mod tests {
     }
 
     #[test]
-    fn hooks_beside_another_status_line_leave_it_alone() {
-        let original = r#"{"statusLine": {"type": "command", "command": "starship statusline"}}"#;
-        let plan = installed(original, true, false);
+    fn beside_another_status_line_it_wraps_it_keeping_every_other_byte() {
+        let original = "{\"statusLine\": {\"type\": \"command\", \"command\": \"starship \\u0073tatusline\", \"padding\": 0}}";
+        for hooks in [false, true] {
+            let plan = installed(original, hooks, false);
+            assert_eq!(
+                plan.notes,
+                [Note::Wrapped {
+                    command: "starship statusline".into()
+                }]
+            );
+            assert_eq!(
+                plan.record.wrapped_command.as_deref(),
+                Some("\"starship \\u0073tatusline\"")
+            );
+            let want = "{\"statusLine\": {\"type\": \"command\", \"command\": \"/usr/local/bin/ccmeter wrap 'starship statusline'\", \"padding\": 0}";
+            assert!(plan.text.starts_with(want), "{}", plan.text);
+            let v = value(&plan.text);
+            assert_eq!(
+                v["hooks"]["StopFailure"][0]["hooks"][0]["command"],
+                if hooks {
+                    json!("/usr/local/bin/ccmeter hook")
+                } else {
+                    Value::Null
+                }
+            );
+            // Back in its own spelling (the escape), with the record; by value without it.
+            round_trip(original, hooks, false);
+            let back = uninstall(&settings(&plan.text), &Record::default(), EXE, p()).unwrap();
+            assert!(back.starts_with("{\"statusLine\": {\"type\": \"command\", \"command\": \"starship statusline\", \"padding\": 0}"), "{back}");
+            // Recognised as ours: not wrapped twice.
+            let again =
+                install(&settings(&plan.text), &plan.record, req(hooks, false), p()).unwrap();
+            assert_eq!(again.text, plan.text);
+        }
+    }
+
+    #[test]
+    fn force_beside_a_wrap_replaces_it_and_uninstall_puts_theirs_back() {
+        let original = "{\n  \"statusLine\": {\"type\": \"command\", \"command\": \"~/bin/l\\u0069ne.sh\", \"padding\": 2}\n}\n";
+        let wrapped = installed(original, false, false);
+        let forced = install(
+            &settings(&wrapped.text),
+            &wrapped.record,
+            req(false, true),
+            p(),
+        )
+        .unwrap();
+        assert_eq!(value(&forced.text)["statusLine"]["command"], EXE);
         assert_eq!(
-            plan.notes,
-            [Note::OtherStatusLineKept {
-                command: "starship statusline".into()
+            forced.notes,
+            [Note::Replaced {
+                command: "~/bin/line.sh".into()
             }]
         );
-        let v = value(&plan.text);
-        assert_eq!(v["statusLine"]["command"], "starship statusline");
+        let back = uninstall(&settings(&forced.text), &forced.record, EXE, p()).unwrap();
+        assert_eq!(back, original);
+    }
+
+    #[test]
+    fn a_status_line_that_cannot_be_wrapped_needs_force() {
+        for (original, windows) in [
+            (
+                r#"{"statusLine": {"type": "command", "command": "node \"C:/a b/x.js\""}}"#,
+                true,
+            ),
+            (r#"{"statusLine": {"type": "static", "text": "hi"}}"#, false),
+            (
+                r#"{"statusLine": {"type": "command", "command": " "}}"#,
+                false,
+            ),
+        ] {
+            let r = Request {
+                windows,
+                ..req(false, false)
+            };
+            let err = install(&settings(original), &Record::default(), r, p()).unwrap_err();
+            assert!(matches!(err, SetupError::OtherStatusLine { .. }), "{err}");
+            let hooks = install(
+                &settings(original),
+                &Record::default(),
+                Request {
+                    windows,
+                    ..req(true, false)
+                },
+                p(),
+            )
+            .unwrap();
+            assert!(
+                matches!(hooks.notes[0], Note::OtherStatusLineKept { .. }),
+                "{:?}",
+                hooks.notes
+            );
+            assert!(hooks.text.starts_with(original.trim_end_matches('}')));
+        }
+    }
+
+    /// #21 item 9: the user's own ccmeter with arguments, at another path, is kept.
+    #[test]
+    fn the_users_own_ccmeter_with_arguments_is_kept() {
+        let own = r#"{"statusLine": {"type": "command", "command": "/opt/tools/ccmeter --format \"{5h} {7d}\" --color zsh", "padding": 2, "refreshInterval": 10}}"#;
+        let plan = installed(own, false, false);
+        assert_eq!(plan.text, own);
+        assert!(plan.notes.is_empty());
+        // An argument-less older install is moved here, its padding kept.
+        let old = r#"{"statusLine": {"type": "command", "command": "/old/ccmeter", "padding": 2}}"#;
         assert_eq!(
-            v["hooks"]["StopFailure"][0]["hooks"][0]["command"],
-            "/usr/local/bin/ccmeter hook"
+            installed(old, false, false).text,
+            r#"{"statusLine": {"type": "command", "command": "/usr/local/bin/ccmeter", "padding": 2, "refreshInterval": 30}}"#
         );
-        round_trip(original, true, false);
+    }
+
+    #[test]
+    fn offline_is_written_into_the_command() {
+        let offline = |text: &str| {
+            install(
+                &settings(text),
+                &Record::default(),
+                Request {
+                    offline: true,
+                    ..req(false, false)
+                },
+                p(),
+            )
+            .unwrap()
+            .text
+        };
+        assert_eq!(
+            value(&offline("{}"))["statusLine"]["command"],
+            "/usr/local/bin/ccmeter --offline"
+        );
+        assert_eq!(
+            value(&offline(
+                r#"{"statusLine": {"type": "command", "command": "x y"}}"#
+            ))["statusLine"]["command"],
+            "/usr/local/bin/ccmeter wrap --offline 'x y'"
+        );
+        // Added to what is already wired, once.
+        let own = r#"{"statusLine": {"type": "command", "command": "/opt/ccmeter --color zsh", "refreshInterval": 5}}"#;
+        let once = offline(own);
+        assert_eq!(
+            value(&once)["statusLine"]["command"],
+            "/opt/ccmeter --color zsh --offline"
+        );
+        assert_eq!(offline(&once), once);
+        let wrap = r#"{"statusLine": {"type": "command", "command": "ccmeter wrap 'x y'"}}"#;
+        assert_eq!(
+            value(&offline(wrap))["statusLine"]["command"],
+            "ccmeter wrap --offline 'x y'"
+        );
     }
 
     #[test]
@@ -616,8 +897,12 @@ mod tests {
     fn notes_in_words() {
         let f = Path::new("/c/k.setup.json");
         let notes = [
+            Note::Wrapped {
+                command: "npx -y ccstatusline@latest".into(),
+            },
             Note::OtherStatusLineKept {
                 command: "starship statusline".into(),
+                why: "it is not a command",
             },
             Note::Replaced {
                 command: "~/bin/line.sh".into(),
@@ -627,16 +912,28 @@ mod tests {
                 events: hook_events(None).1,
             },
             Note::EventsLeftOut {
-                seen: Some("2.1.100".into()),
+                seen: Some(("2.1.100".into(), VersionSource::StatusLine)),
+                events: hook_events(Version::parse("2.1.100")).1,
+            },
+            Note::EventsLeftOut {
+                seen: Some(("2.1.100".into(), VersionSource::ClaudeVersion)),
                 events: hook_events(Version::parse("2.1.100")).1,
             },
         ];
-        let text: Vec<String> = notes.iter().map(|n| note_text(n, f)).collect();
-        insta::assert_snapshot!(text.join("\n"), @r"
-the statusLine runs another tool (starship statusline); left alone, hooks only (`ccmeter setup --force` replaces it)
+        let text: Vec<String> = notes.iter().map(|n| note_text(n, f, false)).collect();
+        insta::assert_snapshot!(text.join("\n"), @r#"
+the statusLine of another tool (npx -y ccstatusline@latest) now runs inside `ccmeter wrap`: its line first, ccmeter's beneath it; `ccmeter setup --uninstall` gives it back as it was, `ccmeter setup --force` puts ccmeter's line alone in its place
+the statusLine runs another tool (starship statusline), which ccmeter cannot run beside it (it is not a command); left alone, hooks only (`ccmeter setup --force` replaces it)
 the statusLine it replaced (~/bin/line.sh) is kept in /c/k.setup.json and the backup; `ccmeter setup --uninstall` puts it back
-not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): ccmeter has not seen Claude Code's version (it learns it from the status line); run `ccmeter setup --hooks` again once Claude Code has shown the status line
+not hooked yet: PreModelSwitch (Claude Code 2.1.251+), StopFailure (Claude Code 2.1.78+): the Claude Code version is not known yet (no status line has run, and `claude --version` gave none); run `ccmeter setup --hooks` again once Claude Code has shown the status line
 not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than the Claude Code 2.1.100 ccmeter saw last; run `ccmeter setup --hooks` again after updating Claude Code
-");
+not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than Claude Code 2.1.100 (from `claude --version`); run `ccmeter setup --hooks` again after updating Claude Code
+"#);
+        let dry: Vec<String> = notes[..3].iter().map(|n| note_text(n, f, true)).collect();
+        insta::assert_snapshot!(dry.join("\n"), @r#"
+without --dry-run, the statusLine of another tool (npx -y ccstatusline@latest) would run inside `ccmeter wrap`: its line first, ccmeter's beneath it
+the statusLine runs another tool (starship statusline), which ccmeter cannot run beside it (it is not a command); left alone, hooks only (`ccmeter setup --force` replaces it)
+without --dry-run, the statusLine it replaces (~/bin/line.sh) would be kept for `ccmeter setup --uninstall` to put back
+"#);
     }
 }

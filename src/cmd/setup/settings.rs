@@ -19,6 +19,13 @@ pub enum SetupError {
         column: usize,
         detail: String,
     },
+    /// JSON that Claude Code reads but serde_json refuses (see [`refused_valid`]).
+    Refused {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        what: &'static str,
+    },
     /// The file starts with a UTF-8 byte order mark, which JSON does not allow.
     Bom {
         path: PathBuf,
@@ -34,10 +41,11 @@ pub enum SetupError {
         key: String,
         expected: &'static str,
     },
-    /// Someone else's status line is configured.
+    /// Someone else's status line is configured, and ccmeter cannot run beside it.
     OtherStatusLine {
         path: PathBuf,
         command: String,
+        why: &'static str,
     },
     /// `settings.json` is a symlink whose target does not exist.
     DanglingLink {
@@ -55,6 +63,14 @@ pub enum SetupError {
     TooLarge {
         path: PathBuf,
         max_mib: u64,
+    },
+    /// Another program kept saving the file while setup was writing it.
+    KeptChanging {
+        path: PathBuf,
+    },
+    /// This binary's path cannot be written as a command Claude Code runs on Windows.
+    WindowsPath {
+        path: String,
     },
     Io {
         path: PathBuf,
@@ -77,6 +93,17 @@ impl fmt::Display for SetupError {
                  fix it or move it away, it was not changed",
                 path.display()
             ),
+            SetupError::Refused {
+                path,
+                line,
+                column,
+                what,
+            } => write!(
+                f,
+                "{} is JSON that setup's reader refuses: {what} (line {line}, column {column}); \
+                 it was not changed",
+                path.display()
+            ),
             SetupError::Bom { path } => write!(
                 f,
                 "{} starts with a byte order mark (BOM), which JSON does not allow; \
@@ -97,11 +124,11 @@ impl fmt::Display for SetupError {
                 "in {}, `{key}` is not {expected}; fix it by hand, the file was not changed",
                 path.display()
             ),
-            SetupError::OtherStatusLine { path, command } => write!(
+            SetupError::OtherStatusLine { path, command, why } => write!(
                 f,
-                "{} already has a different statusLine ({command}); it was left alone. \
-                 Run `ccmeter setup --force` to replace it (`--uninstall` puts it back), \
-                 or `ccmeter setup --hooks` for the hooks alone",
+                "{} already has a different statusLine ({command}), which ccmeter cannot run \
+                 beside it ({why}); it was left alone. Run `ccmeter setup --force` to replace \
+                 it (`--uninstall` puts it back), or `ccmeter setup --hooks` for the hooks alone",
                 path.display()
             ),
             SetupError::DanglingLink { path, target } => write!(
@@ -126,6 +153,20 @@ impl fmt::Display for SetupError {
                 f,
                 "{} is larger than setup reads ({max_mib} MiB); it was not changed",
                 path.display()
+            ),
+            SetupError::KeptChanging { path } => write!(
+                f,
+                "{} kept being saved by another program while setup was writing it; it was not \
+                 changed by setup, run setup again once that program is done",
+                path.display()
+            ),
+            SetupError::WindowsPath { path } => write!(
+                f,
+                "ccmeter is at {path}, which Claude Code cannot run as a command on Windows (Git \
+                 Bash and PowerShell mangle spaces, quotes and other special characters in it); \
+                 put the folder holding ccmeter.exe on PATH (the status line then runs \
+                 `ccmeter`) or install it in a folder whose path has none, then run setup again. \
+                 Nothing was changed"
             ),
             SetupError::Io {
                 path,
@@ -164,11 +205,22 @@ pub fn parse_settings(bytes: &[u8], path: &Path) -> Result<Settings, SetupError>
             path: path.to_path_buf(),
         });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| SetupError::InvalidJson {
-        path: path.to_path_buf(),
-        line: e.line(),
-        column: e.column(),
-        detail: strip_position(&e.to_string()),
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let detail = strip_position(&e.to_string());
+        match refused_valid(&detail) {
+            Some(what) => SetupError::Refused {
+                path: path.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                what,
+            },
+            None => SetupError::InvalidJson {
+                path: path.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                detail,
+            },
+        }
     })?;
     let found = match value {
         Value::Object(_) => None,
@@ -193,6 +245,24 @@ pub fn parse_settings(bytes: &[u8], path: &Path) -> Result<Settings, SetupError>
     };
     let text = String::from_utf8(bytes.to_vec()).map_err(|e| invalid(e.to_string()))?;
     Settings::from_valid(text).map_err(invalid)
+}
+
+/// What serde_json refused, when JSON.parse (Claude Code) would have read it: serde_json stops
+/// at 128 levels of nesting, at numbers beyond an f64 (JSON.parse makes 1e400 `Infinity`) and at
+/// a lone UTF-16 surrogate in a `\u` escape (JSON.parse keeps it). Its error codes are not
+/// public, so their messages are matched; each one is raised only for these cases.
+fn refused_valid(detail: &str) -> Option<&'static str> {
+    if detail.starts_with("recursion limit exceeded") {
+        Some("arrays and objects nested deeper than 128 levels")
+    } else if detail.starts_with("number out of range") {
+        Some("a number too large for a 64-bit float (such as 1e400)")
+    } else if detail.starts_with("lone leading surrogate in hex escape")
+        || detail.starts_with("unexpected end of hex escape")
+    {
+        Some("a \\u escape of half a UTF-16 surrogate pair (a lone surrogate)")
+    } else {
+        None
+    }
 }
 
 /// serde_json appends " at line L column C", which the message already says.
