@@ -1168,3 +1168,118 @@ fn valid_json_serde_refuses_is_named_for_what_it_is() {
         assert_eq!(fs::read_to_string(settings(&sb)).unwrap(), original);
     }
 }
+
+/// A stand-in `claude` in a fresh bin dir, running `body` (a sh script), that notes each run.
+#[cfg(unix)]
+fn claude_stand_in(sb: &Sandbox, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = sb.dir.path().join("claude-bin");
+    fs::create_dir_all(&bin).unwrap();
+    let ran = sb.dir.path().join("claude-ran");
+    let script = bin.join("claude");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nPATH=/usr/bin:/bin\necho \"$@\" >> '{}'\n{body}\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// #19: with no status line seen yet, `setup --hooks` asks `claude --version` (found on PATH),
+/// so the events a newer client knows are added.
+#[cfg(unix)]
+#[test]
+fn hooks_learn_the_version_from_claude_when_no_status_line_told_it() {
+    let sb = Sandbox::new();
+    let bin = claude_stand_in(&sb, "echo '2.1.330 (Claude Code)'");
+    let out = setup_with_path(&sb, &["--hooks"], &bin);
+    assert_ok(&out);
+    assert_eq!(
+        hooked_events(&sb),
+        [
+            "UserPromptSubmit",
+            "SessionStart",
+            "PreModelSwitch",
+            "StopFailure"
+        ]
+    );
+    assert!(!text(&out).0.contains("not hooked"), "{:?}", text(&out));
+    assert_eq!(
+        fs::read_to_string(sb.dir.path().join("claude-ran")).unwrap(),
+        "--version\n"
+    );
+
+    let sb = Sandbox::new();
+    let bin = claude_stand_in(&sb, "echo '2.1.100 (Claude Code)'");
+    let out = setup_with_path(&sb, &["--hooks"], &bin);
+    assert_ok(&out);
+    assert_eq!(
+        hooked_events(&sb),
+        ["UserPromptSubmit", "SessionStart", "StopFailure"]
+    );
+    assert!(
+        text(&out).0.contains(
+            "not hooked: PreModelSwitch (Claude Code 2.1.251+), newer than Claude Code 2.1.100 \
+             (from `claude --version`)"
+        ),
+        "{:?}",
+        text(&out)
+    );
+
+    // What the status line said comes first: claude is not even asked.
+    let sb = Sandbox::new();
+    seen_version(&sb, "2.1.100");
+    let bin = claude_stand_in(&sb, "echo '2.1.330 (Claude Code)'");
+    assert_ok(&setup_with_path(&sb, &["--hooks"], &bin));
+    assert_eq!(
+        hooked_events(&sb),
+        ["UserPromptSubmit", "SessionStart", "StopFailure"]
+    );
+    assert!(!sb.dir.path().join("claude-ran").exists());
+    // Nor without --hooks.
+    let sb = Sandbox::new();
+    let bin = claude_stand_in(&sb, "echo '2.1.330 (Claude Code)'");
+    assert_ok(&setup_with_path(&sb, &[], &bin));
+    assert!(!sb.dir.path().join("claude-ran").exists());
+}
+
+/// Whether process `pid` is still running (a zombie waiting for its reaper is not).
+#[cfg(target_os = "linux")]
+fn running(pid: &str) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// A `claude` that hangs (and leaves a child) is given 2 s, then killed with its child: setup
+/// goes on with the events every client knows, and nothing is left running.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_hanging_claude_is_cut_off_and_killed_with_its_children() {
+    let sb = Sandbox::new();
+    let pids = sb.dir.path().join("pids");
+    let bin = claude_stand_in(
+        &sb,
+        &format!("sleep 10 &\necho $$ $! > '{}'\nsleep 10", pids.display()),
+    );
+    let start = std::time::Instant::now();
+    let mut cmd = sb.cmd(&["setup", "--hooks"]);
+    cmd.env("PATH", &bin);
+    let out = sb.run_with(cmd, b"");
+    let took = start.elapsed();
+    assert_ok(&out);
+    // Well before the stand-in's own 10 s: it was cut off, not waited for.
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    assert_eq!(hooked_events(&sb), ["UserPromptSubmit", "SessionStart"]);
+    assert!(text(&out).0.contains("not hooked yet"), "{:?}", text(&out));
+    let pids = fs::read_to_string(&pids).unwrap();
+    for pid in pids.split_whitespace() {
+        assert!(!running(pid), "process {pid} left running");
+    }
+}
