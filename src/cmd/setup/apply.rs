@@ -596,6 +596,116 @@ mod tests {
         Path::new("/h/.claude/settings.json")
     }
 
+    /// A config for a temp HOME: settings in `<tmp>/home/.claude`, the store in `<tmp>/cache`.
+    fn sandbox() -> (tempfile::TempDir, Config, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let config_dir = tmp.path().join("home/.claude");
+        fs::create_dir_all(&config_dir).unwrap();
+        let env = crate::paths::Env {
+            home: Some(tmp.path().join("home")),
+            claude_config_dir: Some(config_dir.to_string_lossy().into_owned()),
+            securestorage_config_dir: None,
+            cache_dir: Some(tmp.path().join("cache")),
+        };
+        let config = crate::cli::parse_args(&["setup".into()], env);
+        let settings = config_dir.join("settings.json");
+        (tmp, config, settings)
+    }
+
+    /// #21 item 6: another program saves the file after setup read it and before the rename:
+    /// its edit is not lost; setup reads the file again and makes its change on top.
+    #[test]
+    fn another_writers_save_before_the_rename_is_not_lost() {
+        let (_tmp, config, settings) = sandbox();
+        fs::write(&settings, "{\n  \"model\": \"opus\"\n}\n").unwrap();
+        let mut saves = 0;
+        let mut other_writer = |path: &Path| {
+            if saves == 0 {
+                fs::write(path, "{\n  \"model\": \"sonnet\"\n}\n").unwrap();
+            }
+            saves += 1;
+        };
+        apply_with(&config, &SetupArgs::default(), 0, &mut other_writer).unwrap();
+        assert_eq!(saves, 2, "read again after the other save");
+        let after = fs::read_to_string(&settings).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+        assert_eq!(v["model"], "sonnet", "{after}");
+        assert!(v["statusLine"]["command"].is_string(), "{after}");
+        // Leaves no temp file behind.
+        let names: Vec<String> = fs::read_dir(settings.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
+
+    /// A file that keeps changing is not overwritten: setup gives up and says so.
+    #[test]
+    fn a_file_that_keeps_changing_is_left_to_the_other_writer() {
+        let (_tmp, config, settings) = sandbox();
+        fs::write(&settings, "{}\n").unwrap();
+        let mut n = 0;
+        let mut busy_writer = |path: &Path| {
+            n += 1;
+            fs::write(path, format!("{{\"n\": {n}}}\n")).unwrap();
+        };
+        let err = apply_with(&config, &SetupArgs::default(), 0, &mut busy_writer).unwrap_err();
+        assert!(matches!(err, SetupError::KeptChanging { .. }), "{err}");
+        assert_eq!(n, ATTEMPTS);
+        assert_eq!(fs::read_to_string(&settings).unwrap(), "{\"n\": 3}\n");
+        // Created meanwhile by someone else: the same check (the file was missing).
+        fs::remove_file(&settings).unwrap();
+        let mut creator = |path: &Path| {
+            if !path.exists() {
+                fs::write(path, "{\"theirs\": 1}").unwrap();
+            }
+        };
+        apply_with(&config, &SetupArgs::default(), 0, &mut creator).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+        assert_eq!(v["theirs"], 1);
+        assert!(v["statusLine"].is_object());
+    }
+
+    /// #21 item 6: run as root on a user's HOME (sudo), the file keeps its owner and group,
+    /// and a backup gets them too. Only meaningful as root (CI runs as root); skipped otherwise.
+    #[cfg(unix)]
+    #[test]
+    fn as_root_the_files_owner_and_group_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: not root");
+            return;
+        }
+        let (_tmp, config, settings) = sandbox();
+        fs::write(&settings, "{\"model\": \"opus\"}").unwrap();
+        std::os::unix::fs::chown(&settings, Some(4242), Some(4343)).unwrap();
+        apply_with(&config, &SetupArgs::default(), 0, &mut |_| {}).unwrap();
+        let meta = fs::metadata(&settings).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+        let dir = settings.parent().unwrap();
+        let backup = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(".bak-"))
+            .unwrap();
+        let meta = fs::metadata(&backup).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+
+        // A new file (and config dir) in a user's HOME belongs to that user.
+        let (_tmp, config, settings) = sandbox();
+        let home = settings.parent().unwrap().parent().unwrap();
+        fs::remove_dir_all(settings.parent().unwrap()).unwrap();
+        std::os::unix::fs::chown(home, Some(4242), Some(4343)).unwrap();
+        apply_with(&config, &SetupArgs::default(), 0, &mut |_| {}).unwrap();
+        for p in [&settings, &settings.parent().unwrap().to_path_buf()] {
+            let meta = fs::metadata(p).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{}", p.display());
+        }
+    }
+
     #[test]
     fn backup_name_sits_next_to_the_file() {
         assert_eq!(
