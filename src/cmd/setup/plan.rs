@@ -216,7 +216,9 @@ pub fn install(
                 // (`--format`, `--color`): kept as they wrote it. Only an argument-less older
                 // install at another path is moved to this binary.
                 (Some(c), Some(Ours::Line { args })) => {
-                    let moved = args.is_empty() && c != req.exe && c != "ccmeter";
+                    // One word: no `NAME=value` before it, no quoting to keep.
+                    let bare = c.split_whitespace().count() == 1;
+                    let moved = args.is_empty() && bare && c != req.exe && c != "ccmeter";
                     let new = if moved {
                         Some(line.clone())
                     } else {
@@ -772,6 +774,8 @@ mod tests {
         let plan = installed(own, false, false);
         assert_eq!(plan.text, own);
         assert!(plan.notes.is_empty());
+        let env = r#"{"statusLine": {"type": "command", "command": "CCMETER_TTL=60 /opt/ccmeter", "refreshInterval": 30}}"#;
+        assert_eq!(installed(env, false, false).text, env);
         // An argument-less older install is moved here, its padding kept.
         let old = r#"{"statusLine": {"type": "command", "command": "/old/ccmeter", "padding": 2}}"#;
         assert_eq!(
