@@ -17,10 +17,12 @@ pub fn line_command(exe: &str, offline: bool) -> String {
 }
 
 /// `<exe> wrap [--offline] '<theirs>'`: their command as the one argument of `ccmeter wrap`,
-/// POSIX single-quoted so that `sh -c` hands it over byte for byte.
+/// POSIX single-quoted so that `sh -c` hands it over byte for byte (after `--` when it starts
+/// with `-`, which would read as an option).
 pub fn wrap_command(exe: &str, offline: bool, theirs: &str) -> String {
     let offline = if offline { " --offline" } else { "" };
-    format!("{exe} wrap{offline} {}", single_quote(theirs))
+    let dashes = if theirs.starts_with('-') { " --" } else { "" };
+    format!("{exe} wrap{offline}{dashes} {}", single_quote(theirs))
 }
 
 /// Whether their command can be wrapped so that it reaches `ccmeter wrap` unchanged. Always on
@@ -101,6 +103,11 @@ fn wrapped<'a>(args: &[&'a str]) -> Option<&'a str> {
     let mut command = None;
     while let Some(&a) = it.next() {
         match a {
+            // Whatever follows `--` is COMMAND, and nothing may follow it.
+            "--" if command.is_none() => {
+                command = Some(*it.next()?);
+                return it.next().is_none().then_some(command?);
+            }
             "--inline" | "--offline" => {}
             "--color" | "--colour" | "--format" => {
                 it.next()?;
@@ -305,6 +312,8 @@ mod tests {
             r#"bash -c 'printf "%s\n" "$(pwd)"' # it's"#,
             "~/bin/line.sh\t--x",
             "multi\nline",
+            "-x --y",
+            "--",
             "",
         ] {
             let c = wrap_command("/usr/bin/ccmeter", false, theirs);
@@ -316,7 +325,7 @@ mod tests {
                 "{c}"
             );
             let c = wrap_command("'/a b/ccmeter'", true, theirs);
-            assert!(c.starts_with("'/a b/ccmeter' wrap --offline '"), "{c}");
+            assert!(c.starts_with("'/a b/ccmeter' wrap --offline "), "{c}");
             assert_eq!(
                 classify(&c),
                 Some(Ours::Wrap {
@@ -336,6 +345,8 @@ mod tests {
             })
         );
         assert_eq!(classify("ccmeter wrap a b"), Some(Ours::Other));
+        assert_eq!(classify("ccmeter wrap -- a b"), Some(Ours::Other));
+        assert_eq!(wrap_command("ccmeter", false, "-x"), "ccmeter wrap -- '-x'");
     }
 
     #[test]
