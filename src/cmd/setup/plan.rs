@@ -897,6 +897,47 @@ mod tests {
         );
     }
 
+    /// Install then uninstall (with the record install kept) gives back the very bytes, for
+    /// mutated settings files of every shape that still parse: the property the fuzz target
+    /// checks, here on a fixed seed so that `cargo test` runs it.
+    #[test]
+    fn install_then_uninstall_gives_back_the_bytes_for_mutated_files() {
+        let seeds = [
+            "{\n  \"statusLine\": {\"type\": \"command\", \"command\": \"npx -y ccstatusline@latest\", \"padding\": 0},\n  \"hooks\": {\"Stop\": []}\n}\n",
+            "{\"statusLine\":{\"type\":\"command\",\"command\":\"a 'b' \\\"c\\\" \\u00e9\\/\"}}",
+            "{\r\n\t\"hooks\": {\"SessionStart\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"x\"}]}]},\r\n\t\"n\": 1e2\r\n}",
+            "{\"statusLine\": {\"type\": \"command\", \"command\": \"/opt/ccmeter --color zsh\"}}",
+            "{\"statusLine\": {\"type\": \"command\", \"command\": \"ccmeter wrap 'x'\"}}",
+            "{}",
+        ];
+        let mut rng = crate::testutil::Rng(0x0005_e70b);
+        let mut checked = 0;
+        for _ in 0..6000 {
+            let seed = seeds[rng.below(seeds.len())];
+            let bytes = rng.mutate(seed.as_bytes());
+            let Ok(original) = parse_settings(&bytes, p()) else {
+                continue;
+            };
+            for (hooks, force) in [(false, false), (true, false), (true, true)] {
+                let Ok(plan) = install(&original, &Record::default(), req(hooks, force), p())
+                else {
+                    continue;
+                };
+                let Ok(after) = parse_settings(plan.text.as_bytes(), p()) else {
+                    panic!("not JSON after install: {:?}", plan.text);
+                };
+                let back = uninstall(&after, &plan.record, EXE, p()).unwrap();
+                // A ccmeter line or hook that was there before is ccmeter's: uninstall takes it
+                // out, so only files without one must come back whole.
+                if !original.text.contains("ccmeter") {
+                    assert_eq!(back, original.text, "{hooks} {force}: {:?}", plan.text);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 400, "{checked}");
+    }
+
     #[test]
     fn notes_in_words() {
         let f = Path::new("/c/k.setup.json");
