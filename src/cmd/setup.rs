@@ -2,14 +2,16 @@
 //! (and, with `--hooks`, as a hook on the events it warns on), or takes it out again.
 //!
 //! The file belongs to the user, so this command is careful rather than clever: it never touches a
-//! file it cannot parse, never replaces someone else's status line without `--force`, shows a diff
-//! before writing, keeps a timestamped backup next to the file, and writes atomically. It edits
+//! file it cannot parse, never replaces someone else's status line without `--force` (beside it,
+//! it runs theirs inside `ccmeter wrap`), shows a diff before writing, keeps a timestamped backup
+//! next to the file, and writes atomically, and only over the file it read. It edits
 //! only the bytes that must change ([`json`] splices exact spans): number literals, key order,
 //! indentation, line endings and empty containers all stay as they were, and a new item copies
 //! the layout of its siblings, so `setup` then `setup --uninstall` gives back the original file.
 //!
-//! What the file alone cannot tell uninstall (the status line `--force` replaced, which containers
-//! were empty before setup added to them) is kept in a small record next to the store
+//! What the file alone cannot tell uninstall (the status line `--force` replaced, the spelling of
+//! the command it wrapped, which containers were empty before setup added to them, whether setup
+//! created the file) is kept in a small record next to the store
 //! (`<cache dir>/<account>.setup.json`); without it, uninstall still removes everything of
 //! ccmeter's and tidies away the containers that removal empties.
 //!
@@ -18,7 +20,8 @@
 //!
 //! Where to look: [`plan`] decides what the file should say (pure), [`command`] what command
 //! runs ccmeter, [`json`] makes byte-exact edits, [`settings`] reads and refuses, [`diff`] shows
-//! the change, [`version`] picks the hook events, and [`apply`] does the I/O.
+//! the change, [`version`] picks the hook events, [`probe`] asks `claude --version`, and
+//! [`apply`] does the I/O.
 
 mod apply;
 mod command;

@@ -153,9 +153,11 @@ fn reparse(text: &str, path: &Path) -> Result<Node, SetupError> {
     })
 }
 
-/// Pure: the settings with ccmeter installed. An existing statusLine running the same command is
-/// kept as it is (the user may have tuned its padding; only a missing `refreshInterval` is
-/// added); a different one is an error unless `force`, or left alone when hooks were asked for.
+/// Pure: the settings with ccmeter installed. A statusLine that runs ccmeter already (any path,
+/// the user's own arguments, a wrap) is kept as it is (only a missing `refreshInterval` and an
+/// asked-for `--offline` are added); another tool's is wrapped (`ccmeter wrap '<theirs>'`, only
+/// its command string changes) or, with `force`, replaced. One that cannot be wrapped is an
+/// error unless `force`, or left alone when hooks were asked for.
 pub fn install(
     settings: &Settings,
     record: &Record,
