@@ -3,9 +3,11 @@
 //! from, so the line, the projection, the hook and the history chart all say them alike and
 //! none of them has to import another for a formatter.
 
-/// Rounds half up, after clamping to 0..=100.
+/// Rounds half up, after clamping to 0..=100. `f64::round` decides on the exact value; adding
+/// 0.5 first and flooring rounds the sum instead, which turns 0.49999999999999994 into 1.
+/// (Half away from zero is half up here: the value is never negative after the clamp.)
 pub fn round_percent(p: f64) -> u8 {
-    (p.clamp(0.0, 100.0) + 0.5).floor() as u8
+    p.clamp(0.0, 100.0).round() as u8
 }
 
 /// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h05m`, `2h` on the hour: the same
@@ -77,5 +79,25 @@ pub fn fmt_full_in(secs: i64) -> String {
         }
     } else {
         fmt_until(secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_percent;
+
+    #[test]
+    fn percents_round_half_up_exactly() {
+        assert_eq!(round_percent(41.5), 42);
+        assert_eq!(round_percent(41.49), 41);
+        assert_eq!(round_percent(0.5), 1);
+        // The largest double below one half: adding 0.5 rounds the sum up to 1.0 in floating
+        // point, so "add a half, then floor" showed 1 %.
+        assert_eq!(round_percent(0.499_999_999_999_999_94), 0);
+        assert_eq!(round_percent(79.499_999_999_999_99), 79);
+        assert_eq!(round_percent(99.5), 100);
+        assert_eq!(round_percent(104.0), 100);
+        assert_eq!(round_percent(-3.0), 0);
+        assert_eq!(round_percent(f64::NAN), 0);
     }
 }
