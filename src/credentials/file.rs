@@ -22,14 +22,36 @@ pub(super) enum Raw {
     Bytes(SecretBytes),
 }
 
+/// Reads the credentials file: only a regular file (a symlink to one is followed, as Claude
+/// Code follows it), opened without blocking, at most [`MAX_BYTES`]. A FIFO at the path would
+/// block a plain `open` until some writer came along, and the worker holds the refresh lock
+/// while it reads (issue #21: it kept it until its watchdog fired).
 pub(super) fn read(path: &Path) -> Raw {
-    let file = match std::fs::File::open(path) {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opens a FIFO or a device at once instead of waiting; fstat then refuses it.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Raw::NotFound,
         Err(e) => return Raw::Unreadable(io_reason(&e)),
     };
-    let mut buf = SecretBytes(Vec::new());
-    // Read one byte past the cap so "exactly at the cap" and "over it" differ.
+    // The descriptor's own metadata: what was opened, not what the path names a moment later.
+    let len = match file.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return Raw::Unreadable("not a regular file".into()),
+        Err(e) => return Raw::Unreadable(io_reason(&e)),
+    };
+    if len > MAX_BYTES {
+        return Raw::Unreadable("larger than 1 MiB".into());
+    }
+    let mut buf = SecretBytes(Vec::with_capacity(len as usize));
+    // Read one byte past the cap so "exactly at the cap" and "over it" differ (the file may
+    // grow between the fstat and the read).
     match file.take(MAX_BYTES + 1).read_to_end(&mut buf.0) {
         Ok(n) if n as u64 > MAX_BYTES => Raw::Unreadable("larger than 1 MiB".into()),
         Ok(_) => Raw::Bytes(buf),

@@ -338,6 +338,54 @@ fn unreadable_path_is_unreadable() {
     assert_no_leak(&d);
 }
 
+/// A FIFO (or any non-regular file) at the credentials path is refused at once: a plain `open`
+/// waits for a writer that never comes, and the worker held the refresh lock until its watchdog.
+#[cfg(unix)]
+#[test]
+fn a_fifo_credentials_file_is_refused_without_waiting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join(".credentials.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let dir = configured(tmp.path().to_str().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let d = discover_files(&dir, None, NOW_MS);
+        let _ = tx.send((format!("{:?}", d.lookup), d.probes));
+    });
+    let (lookup, probes) = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("reading a FIFO credentials file blocked");
+    assert!(lookup.starts_with("Unreadable"), "{lookup}");
+    assert!(
+        probes[1].ends_with("unreadable: not a regular file"),
+        "{probes:?}"
+    );
+    // Release a reader still blocked in `open` (the old code), without blocking here when
+    // there is none (a non-blocking open for writing fails at once then).
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo);
+}
+
+/// Larger than any credentials document: refused from its size, not read into memory.
+#[test]
+fn an_oversized_credentials_file_is_refused_by_its_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(tmp.path().join(".credentials.json")).unwrap();
+    file.set_len(3 << 30).unwrap();
+    let dir = configured(tmp.path().to_str().unwrap());
+    let d = discover_files(&dir, None, NOW_MS);
+    assert!(
+        d.probes[1].ends_with("unreadable: larger than 1 MiB"),
+        "{:?}",
+        d.probes
+    );
+}
+
 #[test]
 fn expired_token_is_expired_with_a_minute_of_skew() {
     let tmp = tempfile::tempdir().unwrap();
