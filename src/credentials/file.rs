@@ -74,6 +74,11 @@ pub(super) enum Parsed {
         scopes: Option<Vec<String>>,
         expires_at_ms: Option<i64>,
     },
+    /// No `claudeAiOauth`, but a `keychainOverflow` pointer: Claude Code moved its larger
+    /// sections (the login among them) to a second, encrypted keychain item,
+    /// `<service>-overflow-<slot>`, which ccmeter does not read. Only the slot (`a` or `b`) is
+    /// kept: the pointer's `key` decrypts that item and is as secret as the token.
+    Overflow { slot: char },
     /// Not the shape we know; the reason is safe to print.
     Malformed(String),
 }
@@ -82,6 +87,123 @@ pub(super) enum Parsed {
 struct Document {
     #[serde(rename = "claudeAiOauth", default)]
     oauth: Option<OauthEntry>,
+    #[serde(rename = "keychainOverflow", default)]
+    overflow: Option<OverflowPointer>,
+}
+
+/// Claude Code's `keychainOverflow` (2.1.332: `{slot: "a" | "b", key: <base64 AES-256-GCM
+/// key>, login: <hash of the moved login>, …}`), read the way Claude Code reads it: a pointer
+/// only when `slot` is `a` or `b` and `key` is a string; anything else is no pointer, never an
+/// error. The key is looked at (is it a string?) and wiped, never kept.
+struct OverflowPointer {
+    slot: Option<char>,
+}
+
+impl<'de> Deserialize<'de> for OverflowPointer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        struct Pointer;
+        impl<'de> Visitor<'de> for Pointer {
+            type Value = OverflowPointer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OverflowPointer, A::Error> {
+                let (mut slot, mut has_key) = (None, false);
+                while let Some(name) = map.next_key::<String>()? {
+                    match name.as_str() {
+                        "slot" => {
+                            slot = match map.next_value::<Value>()? {
+                                Value::String(s) if s == "a" || s == "b" => s.chars().next(),
+                                _ => None,
+                            }
+                        }
+                        "key" => has_key = map.next_value::<IsString>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OverflowPointer {
+                    slot: slot.filter(|_| has_key),
+                })
+            }
+            // Any other JSON value: no pointer.
+            fn visit_bool<E>(self, _: bool) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_str<E>(self, _: &str) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_unit<E>(self) -> Result<OverflowPointer, E> {
+                Ok(OverflowPointer { slot: None })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OverflowPointer, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(OverflowPointer { slot: None })
+            }
+        }
+        d.deserialize_any(Pointer)
+    }
+}
+
+/// Whether a JSON value is a string, keeping nothing of it: an owned copy is wiped.
+struct IsString(bool);
+
+impl<'de> Deserialize<'de> for IsString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Kind;
+        impl<'de> Visitor<'de> for Kind {
+            type Value = IsString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<IsString, E> {
+                Ok(IsString(true))
+            }
+            fn visit_string<E>(self, s: String) -> Result<IsString, E> {
+                wipe(s.into_bytes());
+                Ok(IsString(true))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_unit<E>(self) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IsString, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(IsString(false))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IsString, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(IsString(false))
+            }
+        }
+        d.deserialize_any(Kind)
+    }
 }
 
 #[derive(Deserialize)]
@@ -117,7 +239,10 @@ pub(super) fn parse(bytes: &[u8]) -> Parsed {
         Err(e) => return Parsed::Malformed(json_reason(&e)),
     };
     let Some(entry) = doc.oauth else {
-        return Parsed::LoggedOut;
+        return match doc.overflow.and_then(|p| p.slot) {
+            Some(slot) => Parsed::Overflow { slot },
+            None => Parsed::LoggedOut,
+        };
     };
     let expires_at_ms = match &entry.expires_at {
         None | Some(Value::Null) => None,

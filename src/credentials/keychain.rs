@@ -165,6 +165,7 @@ mod tests {
     use std::sync::OnceLock;
 
     const SAMPLE: &str = include_str!("../../fixtures/credentials.json");
+    const OVERFLOW: &str = include_str!("../../fixtures/keychain-overflow-pointer.json");
 
     /// One stand-in `security`, written once before any test runs it (writing an executable
     /// while other threads fork invites ETXTBSY). It acts on the service name it is given.
@@ -174,6 +175,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let d = dir.path();
             std::fs::write(d.join("plain"), SAMPLE.trim_end()).unwrap();
+            std::fs::write(d.join("overflow"), OVERFLOW.trim_end()).unwrap();
             let hex: String = SAMPLE.bytes().map(|b| format!("{b:02x}")).collect();
             std::fs::write(d.join("hex"), hex).unwrap();
             let script = format!(
@@ -182,6 +184,7 @@ mod tests {
 [ "$1 $2 $4 $6" = "find-generic-password -a -s -w" ] || exit 99
 case "$5" in
   plain) cat '{d}/plain'; echo ;;
+  'Claude Code-credentials') cat '{d}/overflow'; echo ;;
   plain-no-newline) cat '{d}/plain' ;;
   plain-two-newlines) cat '{d}/plain'; echo; echo ;;
   hex) cat '{d}/hex'; echo ;;
@@ -324,6 +327,54 @@ esac
                 "pid {pid} still exists"
             );
         }
+    }
+
+    /// Claude Code 2.1.332 moves an item's larger sections, the login among them, to a second
+    /// item encrypted with a key kept in the first; the first then holds a `keychainOverflow`
+    /// pointer and no `claudeAiOauth`. That is not "not logged in", and doctor says what it is.
+    #[test]
+    fn a_login_moved_to_the_overflow_item_is_said_so_not_logged_out() {
+        use crate::credentials::{Lookup, Origin, discover_with};
+        use crate::paths::ConfigDir;
+        use crate::usage::Problem;
+        let tmp = tempfile::tempdir().unwrap();
+        // The default config dir: the item is the plain `Claude Code-credentials`.
+        let dir = ConfigDir {
+            path: tmp.path().to_path_buf(),
+            configured: None,
+        };
+        let read = |service: &str, account: &str| read_with(stand_in(), service, account, TIMEOUT);
+        let now_ms = 1_795_000_000_000 - 3 * 3_600_000;
+        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None);
+        let Lookup::KeychainOverflow { service, overflow } = &d.lookup else {
+            panic!("{:?}", d.lookup)
+        };
+        assert_eq!(service, "Claude Code-credentials");
+        assert_eq!(overflow, "Claude Code-credentials-overflow-a");
+        assert_eq!(d.lookup.problem(), Some(Problem::CredentialsUnreadable));
+        let explain = d.lookup.explain();
+        assert!(
+            explain.starts_with("logged in, but out of ccmeter's reach: Claude Code moved the login from the keychain item \"Claude Code-credentials\" to a second, encrypted item \"Claude Code-credentials-overflow-a\""),
+            "{explain}"
+        );
+        assert_eq!(
+            d.probes[1],
+            "keychain \"Claude Code-credentials\" (account alice): found, but holding no login: it is in Claude Code's encrypted item \"Claude Code-credentials-overflow-a\" (keychainOverflow), not read"
+        );
+        // The pointer's key decrypts the other item: never in any text.
+        let text = format!("{d:?} {explain} {:?}", d.probes);
+        assert!(
+            !text.contains("SAMPLE") && !text.contains("5c1e0b7a"),
+            "{text}"
+        );
+
+        // A credentials file is still tried, as after any keychain trouble.
+        std::fs::write(tmp.path().join(".credentials.json"), SAMPLE).unwrap();
+        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None);
+        let Lookup::Ready(found) = &d.lookup else {
+            panic!("{:?}", d.lookup)
+        };
+        assert!(matches!(found.origin, Origin::File(_)));
     }
 
     #[test]

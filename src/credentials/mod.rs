@@ -158,6 +158,14 @@ pub enum Lookup {
         service: String,
         reason: String,
     },
+    /// The keychain item holds a `keychainOverflow` pointer and no login: Claude Code moved its
+    /// larger sections, the login among them, to a second item encrypted with a key from the
+    /// first (`overflow`, e.g. `Claude Code-credentials-overflow-a`), which ccmeter does not
+    /// read. No credentials file either.
+    KeychainOverflow {
+        service: String,
+        overflow: String,
+    },
 }
 
 impl Lookup {
@@ -171,6 +179,7 @@ impl Lookup {
             Lookup::Unreadable { .. } => Some(Problem::CredentialsUnreadable),
             Lookup::KeychainLocked { .. } => Some(Problem::KeychainLocked),
             Lookup::KeychainDenied { .. } => Some(Problem::KeychainDenied),
+            Lookup::KeychainOverflow { .. } => Some(Problem::CredentialsUnreadable),
         }
     }
 
@@ -220,6 +229,9 @@ impl Lookup {
             Lookup::KeychainDenied { service, reason } => format!(
                 "the keychain refused the item \"{service}\" ({reason}), and there is no credentials file; {}",
                 Problem::KeychainDenied.explain()
+            ),
+            Lookup::KeychainOverflow { service, overflow } => format!(
+                "logged in, but out of ccmeter's reach: Claude Code moved the login from the keychain item \"{service}\" to a second, encrypted item \"{overflow}\" (keychainOverflow), which ccmeter does not read, and there is no credentials file; the status line still shows Claude Code's own 5h/7d numbers from its stdin, but the usage endpoint is not asked (no per-model windows or extra usage)"
             ),
         }
     }
@@ -426,10 +438,18 @@ fn discover_with(
                     });
                 }
                 KeychainRead::Found(bytes) => {
-                    let lookup = judge(file::parse(&bytes.0), origin.clone(), now_ms);
+                    let lookup = match file::parse(&bytes.0) {
+                        file::Parsed::Overflow { slot } => Lookup::KeychainOverflow {
+                            overflow: format!("{service}-overflow-{slot}"),
+                            service: service.clone(),
+                        },
+                        parsed => judge(parsed, origin.clone(), now_ms),
+                    };
                     drop(bytes);
                     probes.push(format!("{origin}: {}", summary(&lookup, now_ms)));
-                    if let Lookup::Unreadable { .. } = lookup {
+                    // Like an unreadable item, a login ccmeter cannot reach leaves the file to
+                    // try; the trouble is reported only when the file has nothing either.
+                    if let Lookup::Unreadable { .. } | Lookup::KeychainOverflow { .. } = lookup {
                         keychain_trouble = Some(lookup);
                     } else {
                         probes.push(skipped(&file_origin, "the keychain item comes first"));
@@ -505,7 +525,9 @@ fn from_env(secret: String) -> Lookup {
 /// does not add scopes, so "no usage data" is the lasting truth.
 fn judge(parsed: file::Parsed, origin: Origin, now_ms: i64) -> Lookup {
     match parsed {
-        file::Parsed::LoggedOut => Lookup::NotLoggedIn,
+        // Claude Code keeps an overflow item beside a keychain item only (its file has no size
+        // limit to overflow): in a file the pointer says nothing, and no login is no login.
+        file::Parsed::LoggedOut | file::Parsed::Overflow { .. } => Lookup::NotLoggedIn,
         file::Parsed::Malformed(reason) => Lookup::Unreadable { origin, reason },
         file::Parsed::Token {
             token,
@@ -566,6 +588,9 @@ fn summary(lookup: &Lookup, now_ms: i64) -> String {
         Lookup::KeychainLocked { reason, .. } | Lookup::KeychainDenied { reason, .. } => {
             reason.clone()
         }
+        Lookup::KeychainOverflow { overflow, .. } => format!(
+            "found, but holding no login: it is in Claude Code's encrypted item \"{overflow}\" (keychainOverflow), not read"
+        ),
     }
 }
 

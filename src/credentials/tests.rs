@@ -88,7 +88,10 @@ fn all_text(d: &Discovery) -> String {
         | Lookup::Unreadable { origin, .. } => {
             out.push_str(&format!("{origin:?} {origin}"));
         }
-        Lookup::NotLoggedIn | Lookup::KeychainLocked { .. } | Lookup::KeychainDenied { .. } => {}
+        Lookup::NotLoggedIn
+        | Lookup::KeychainLocked { .. }
+        | Lookup::KeychainDenied { .. }
+        | Lookup::KeychainOverflow { .. } => {}
     }
     if let Some(p) = d.lookup.problem() {
         out.push_str(&format!("{p:?} {}", p.explain()));
@@ -293,6 +296,42 @@ fn logged_out_shapes_are_not_logged_in() {
         assert!(d.probes[1].ends_with("found, logged out"), "{:?}", d.probes);
         assert_no_leak(&d);
     }
+}
+
+#[test]
+fn overflow_pointers_are_read_as_claude_code_reads_them() {
+    let parsed = |body: &str| match file::parse(body.as_bytes()) {
+        file::Parsed::Overflow { slot } => format!("overflow {slot}"),
+        file::Parsed::LoggedOut => "logged out".into(),
+        file::Parsed::Token { .. } => "token".into(),
+        file::Parsed::Malformed(r) => format!("malformed {r}"),
+    };
+    assert_eq!(
+        parsed(r#"{"keychainOverflow":{"slot":"b","key":"k","login":"x","member":1}}"#),
+        "overflow b"
+    );
+    // Claude Code 2.1.332 takes a pointer only with slot `a` or `b` and a string key;
+    // anything else is no pointer (and so no login), never an unreadable item.
+    for body in [
+        r#"{"keychainOverflow":{"slot":"c","key":"k"}}"#,
+        r#"{"keychainOverflow":{"slot":"a"}}"#,
+        r#"{"keychainOverflow":{"slot":"a","key":1}}"#,
+        r#"{"keychainOverflow":{"slot":"a","key":{"k":"v"}}}"#,
+        r#"{"keychainOverflow":{"slot":["a"],"key":"k"}}"#,
+        r#"{"keychainOverflow":"a"}"#,
+        r#"{"keychainOverflow":[1,{"slot":"a"}]}"#,
+        r#"{"keychainOverflow":null}"#,
+    ] {
+        assert_eq!(parsed(body), "logged out", "{body}");
+    }
+    // Beside a login in the item itself the pointer changes nothing.
+    let both = SAMPLE.replacen('{', r#"{"keychainOverflow":{"slot":"a","key":"k"},"#, 1);
+    assert_eq!(parsed(&both), "token");
+    // In the credentials file there is no overflow item: no login is no login.
+    let tmp = tempfile::tempdir().unwrap();
+    write_creds(tmp.path(), r#"{"keychainOverflow":{"slot":"a","key":"k"}}"#);
+    let d = discover_files(&configured(tmp.path().to_str().unwrap()), None, NOW_MS);
+    assert!(matches!(d.lookup, Lookup::NotLoggedIn), "{:?}", d.lookup);
 }
 
 #[test]
