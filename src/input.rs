@@ -60,10 +60,20 @@ fn plausible_version(v: &str) -> Option<String> {
 
 /// Reads stdin when it is not a terminal. `None` means no (usable) input.
 pub fn read_stdin() -> Option<Vec<u8>> {
+    read_stdin_sized().ok().flatten()
+}
+
+/// Input larger than [`MAX_INPUT`]: whatever sent it, it was not Claude Code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// [`read_stdin`], telling an input too large to be Claude Code's apart from no input: the
+/// hook must not take a payload it could not read for a hand run and answer it.
+pub fn read_stdin_sized() -> Result<Option<Vec<u8>>, TooLarge> {
     use std::io::IsTerminal;
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return None;
+        return Ok(None);
     }
     read_bounded(&mut stdin.lock())
 }
@@ -142,7 +152,7 @@ fn is_complete_json(buf: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok()
 }
 
-fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
+fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
     let start = Instant::now();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -161,7 +171,7 @@ fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
             Ok(0) => break,
             Ok(n) => {
                 if buf.len() + n > MAX_INPUT {
-                    return None;
+                    return Err(TooLarge);
                 }
                 buf.extend_from_slice(&chunk[..n]);
                 // The closing brace arrived: done, without waiting for an EOF that a writer
@@ -178,7 +188,7 @@ fn read_bounded(r: &mut impl Read) -> Option<Vec<u8>> {
             Err(_) => break,
         }
     }
-    (!buf.is_empty()).then_some(buf)
+    Ok((!buf.is_empty()).then_some(buf))
 }
 
 /// Pure and total: any bytes -> the parts we understand. Invalid JSON, invalid UTF-8 and
@@ -402,15 +412,16 @@ mod tests {
             }
         }
         let json = fixture("statusline-full.json");
-        assert_eq!(read_bounded(&mut NoEof(&json)), Some(json.clone()));
+        assert_eq!(read_bounded(&mut NoEof(&json)), Ok(Some(json.clone())));
     }
 
     #[test]
     fn bounded_read_rejects_oversized_input() {
         let big = vec![b' '; MAX_INPUT + 1];
-        assert_eq!(read_bounded(&mut &big[..]), None);
+        assert_eq!(read_bounded(&mut &big[..]), Err(TooLarge));
         let ok = b"{}".to_vec();
-        assert_eq!(read_bounded(&mut &ok[..]), Some(ok));
+        assert_eq!(read_bounded(&mut &ok[..]), Ok(Some(ok)));
+        assert_eq!(read_bounded(&mut &b""[..]), Ok(None));
     }
 
     /// Arbitrary bytes and mutated samples never panic the parser.

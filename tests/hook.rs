@@ -620,3 +620,48 @@ fn a_rate_limit_is_said_again_on_the_next_prompt_because_claude_code_drops_stop_
         .env("CCMETER_NOW", (common::NOW + 43 * 60).to_string());
     assert_eq!(hook_with(&s, c, &prompt), "");
 }
+
+/// The requested model name is the user's (or a plugin's) text: no control character reaches
+/// the terminal through `systemMessage`, and no name makes a message longer than a line.
+#[test]
+fn a_model_name_is_cleaned_and_capped_before_it_is_shown() {
+    let (s, _mock) = endpoint_store(&usage_body(12.0, 48.0, &[("Opus", 91.0)]));
+    let escapes = switch_to(
+        Some("claude-opus-4-6"),
+        Some("opus\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}"),
+    );
+    assert_eq!(
+        hook(&s, &escapes),
+        message("switching to opus]0;pwned[2J: 7-day opus limit at 91%, resets in 2d")
+    );
+    // A 900 KB name (under the 1 MiB input cap): the message stays a line.
+    let huge = format!("opus {}", "x".repeat(900_000));
+    let out = hook(&s, &switch_to(Some("claude-opus-4-6"), Some(&huge)));
+    let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    let text = v["systemMessage"].as_str().unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "ccmeter: switching to opus {}…: 7-day opus limit at 91%, resets in 2d",
+            "x".repeat(34)
+        )
+    );
+}
+
+/// Over 1 MiB is not something Claude Code sent, and its event cannot be known: nothing is said
+/// (it used to be taken for a hand run and answered with the threshold warnings).
+#[test]
+fn a_payload_over_the_input_cap_is_ignored() {
+    let s = Sandbox::new();
+    seed(&s, 83.0, RESETS_AT);
+    let big = format!(
+        r#"{{"hook_event_name":"UserPromptSubmit","prompt":"{}"}}"#,
+        "x".repeat(1024 * 1024)
+    );
+    assert_eq!(hook(&s, big.as_bytes()), "");
+    // Under the cap the same store does warn, so the silence is the size's.
+    assert_eq!(
+        hook(&s, &fixture("hook-user-prompt-submit.json")),
+        message("5-hour limit at 83%, resets in 2h13m")
+    );
+}

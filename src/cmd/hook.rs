@@ -12,6 +12,11 @@
 //! an object with keys it does not know (the 2.1.x client tolerated one in our e2e run, but a
 //! stricter one must not cost the user the warning). It never names a window the store does not
 //! hold: a model that matches no window gets no per-model message.
+//!
+//! Every string from outside that a message repeats (the model name from stdin, a window name
+//! or a currency from the store) goes through [`text::clean`] with a cap, and so does the whole
+//! message: a `systemMessage` reaches the user's terminal, so no escape sequence may ride in it,
+//! and it stays one short line whatever it quotes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,10 +27,19 @@ use serde_json::Value;
 use crate::cli::Config;
 use crate::input;
 use crate::report::Report;
+use crate::text;
 use crate::usage::{Extra, Snapshot, Source, Window};
 
 /// Reset times this close together name the same window period.
 const SAME_PERIOD_S: u64 = 3600;
+/// A model as the user asked for it (`opus`, `claude-opus-4-6[1m]`): real ids are under 30
+/// characters; a longer name is cut, not repeated whole.
+const MODEL_NAME_CHARS: usize = 40;
+/// A per-model window's name: the store keeps at most 12 characters, a little room for an
+/// entry written by something else.
+const WINDOW_NAME_CHARS: usize = 24;
+/// The whole `systemMessage`: every window at once, with extra usage, is under 400 characters.
+const MESSAGE_CHARS: usize = 1000;
 
 /// The highest threshold already announced for each window period.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -132,7 +146,7 @@ fn current_windows(snap: &Snapshot, now: i64) -> Vec<(Named<'_>, f64)> {
         let model = s.name.as_str();
         Named {
             key: format!("7d:{model}"),
-            label: format!("7-day {model}"),
+            label: format!("7-day {}", text::clean(model, WINDOW_NAME_CHARS)),
             model: Some(model),
             window: &s.window,
         }
@@ -288,7 +302,7 @@ pub fn switch_warning(
     Some(Warning {
         text: format!(
             "switching to {}: {} limit at {}{}%{}",
-            requested_model.unwrap_or(to_model),
+            text::clean(requested_model.unwrap_or(to_model), MODEL_NAME_CHARS),
             named.label,
             about(snap),
             crate::fmt::round_percent(*p),
@@ -406,13 +420,20 @@ pub fn message(warnings: &[Warning], report: &Report) -> Option<String> {
     } else {
         String::new()
     };
-    let text = format!("ccmeter: {}{age}", texts.join("; "));
+    let text = text::clean(
+        &format!("ccmeter: {}{age}", texts.join("; ")),
+        MESSAGE_CHARS,
+    );
     Some(serde_json::json!({ "systemMessage": text }).to_string())
 }
 
 pub fn run(config: &Config) -> i32 {
     let now = crate::now();
-    let bytes = input::read_stdin();
+    // Over the input cap no event can be known, so none is answered: taking it for a hand run
+    // (no stdin) would warn on whatever it was.
+    let Ok(bytes) = input::read_stdin_sized() else {
+        return 0;
+    };
     let event = bytes.as_deref().map_or(Event::Thresholds, Event::parse);
     let input = bytes
         .as_deref()
