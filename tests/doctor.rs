@@ -527,3 +527,101 @@ fn doctor_names_the_user_agent_it_sends() {
         ["curl/8 (from CCMETER_USER_AGENT)"]
     );
 }
+
+/// A fresh install: the worker has run (no login, no transcripts) and stored an estimate with
+/// no window in it. That is nothing known, not an "estimate only, 1s old".
+#[test]
+fn a_fresh_install_says_nothing_is_known_yet() {
+    let s = Sandbox::new();
+    wire(&s);
+    one_line(&s.run(&[], b""));
+    s.wait_for_worker();
+    let entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.store_file().expect("store")).unwrap()).unwrap();
+    assert_eq!(entry["estimate"]["five_hour"], serde_json::Value::Null);
+    let mut c = s.cmd(&["doctor"]);
+    c.env("CCMETER_NOW", (NOW + 1).to_string());
+    let t = text(&s.run_with(c, b""));
+    let store = field(&t, "store");
+    assert_eq!(store.len(), 1, "{t}");
+    assert!(store[0].ends_with(" (nothing known yet)"), "{t}");
+}
+
+/// Paths and names doctor did not make itself (a config dir from the environment) are printed
+/// cleaned: no escape sequence reaches the terminal through doctor either.
+#[test]
+fn outside_strings_reach_the_terminal_cleaned() {
+    let s = Sandbox::new();
+    let odd = s.dir.path().join("cfg\u{1b}[31mred\u{7}\u{202e}");
+    std::fs::create_dir_all(&odd).unwrap();
+    let mut c = s.cmd(&["doctor"]);
+    c.env("CLAUDE_CONFIG_DIR", &odd);
+    let out = s.run_with(c, b"");
+    let t = text(&out);
+    assert!(
+        !out.stdout
+            .iter()
+            .any(|&b| b < 0x20 && b != b'\n' || b == 0x7f),
+        "{t:?}"
+    );
+    assert!(!t.contains('\u{202e}'), "{t:?}");
+    let want = format!(
+        "{} (from CLAUDE_CONFIG_DIR)",
+        s.dir.path().join("cfg[31mred").display()
+    );
+    assert_eq!(field(&t, "config dir"), [want.as_str()]);
+}
+
+/// Which network mode is on is always said, not only when it is off.
+#[test]
+fn doctor_says_whether_the_endpoint_may_be_asked() {
+    let s = Sandbox::new();
+    let t = text(&doctor(&s, &[]));
+    assert_eq!(
+        field(&t, "network"),
+        [
+            "offline (--offline / CCMETER_OFFLINE=1): the usage endpoint is never asked; numbers come from Claude Code's stdin and the transcript estimate"
+        ]
+    );
+    let mock = Mock::start(ok(&fixture("usage-flat.json")));
+    let t = text(&s.run_with(online(&s, &mock, &["doctor"]), b""));
+    assert_eq!(
+        field(&t, "network"),
+        [
+            "online: the usage endpoint is asked in the background at most once per CCMETER_TTL (180 s) per account, only every CCMETER_DETAIL_TTL (900 s) while Claude Code's stdin is live; --offline or CCMETER_OFFLINE=1 turns it off"
+        ]
+    );
+    assert_eq!(mock.count(), 0);
+}
+
+/// A FIFO where the credentials file should be: doctor (and the worker, under its refresh
+/// lock) used to wait in `open` for a writer that never came.
+#[cfg(unix)]
+#[test]
+fn a_fifo_credentials_file_is_reported_not_waited_on() {
+    let s = Sandbox::new();
+    let fifo = s.config.join(".credentials.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut cmd = s.cmd(&["doctor"]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("doctor is still waiting on the FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = text(&child.wait_with_output().unwrap());
+    assert!(
+        field(&t, "credentials")
+            .contains(&format!("file {}: unreadable: not a regular file", fifo.display()).as_str()),
+        "{t}"
+    );
+}

@@ -2,12 +2,27 @@
 //! (never the token), the store and its age, the last refresh outcome and backoff, whether
 //! Claude Code is wired, and — with `--check-endpoint` — one real request through the normal
 //! path, backoff respected. Exits 1 when something needs the user's action.
+//!
+//! Every line goes through [`text::clean`]: paths come from the environment (`CLAUDE_CONFIG_DIR`
+//! can hold any byte), names from settings and the store, details from the network, and none
+//! of them may steer the terminal.
 
 use crate::cli::Config;
 use crate::credentials::Lookup;
 use crate::refresh;
 use crate::render::{self, Style};
-use crate::usage::Problem;
+use crate::text;
+use crate::usage::{Problem, Snapshot};
+
+/// One doctor line: long paths fit, a runaway value does not fill the screen.
+const LINE_CHARS: usize = 2000;
+
+/// A reading that holds any number at all: the worker stores an empty estimate on a fresh
+/// install (no login, no transcripts), which is nothing known, not an "estimate, 1s old".
+fn known(s: &Option<Snapshot>) -> Option<&Snapshot> {
+    s.as_ref()
+        .filter(|s| s.five_hour.is_some() || s.seven_day.is_some() || !s.scoped.is_empty())
+}
 
 /// Problems only the user can fix.
 fn needs_action(p: Problem) -> bool {
@@ -25,7 +40,7 @@ fn needs_action(p: Problem) -> bool {
 pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let now = crate::now();
     let mut action = false;
-    let say = |label: &str, text: &str| println!("{label:<14} {text}");
+    let say = |label: &str, line: &str| println!("{label:<14} {}", text::clean(line, LINE_CHARS));
 
     say("ccmeter", env!("CARGO_PKG_VERSION"));
     let how = match (
@@ -57,9 +72,8 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
     let path = config.store.entry_path();
     let entry = match config.store.read(now) {
         Ok(e) => {
-            let age =
-                |s: &crate::usage::Snapshot| crate::fmt::fmt_age(now.saturating_sub(s.taken_at));
-            let what = match (&e.snapshot, &e.estimate) {
+            let age = |s: &Snapshot| crate::fmt::fmt_age(now.saturating_sub(s.taken_at));
+            let what = match (known(&e.snapshot), known(&e.estimate)) {
                 (Some(s), Some(est)) => format!(
                     "{} data, {} old; estimate {} old",
                     s.source.as_str(),
@@ -68,7 +82,7 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
                 ),
                 (Some(s), None) => format!("{} data, {} old", s.source.as_str(), age(s)),
                 (None, Some(est)) => format!("estimate only, {} old", age(est)),
-                (None, None) => "no numbers yet".into(),
+                (None, None) => "nothing known yet".into(),
             };
             say("store", &format!("{} ({what})", path.display()));
             Some(e)
@@ -167,12 +181,21 @@ pub fn run(config: &Config, check_endpoint: bool) -> i32 {
         )
     };
     say("user agent", &format!("{agent} ({why})"));
-    if config.offline {
-        say(
-            "network",
-            "offline (--offline / CCMETER_OFFLINE): the endpoint is never contacted",
-        );
-    }
+    say(
+        "network",
+        &if config.offline {
+            "offline (--offline / CCMETER_OFFLINE=1): the usage endpoint is never asked; numbers \
+             come from Claude Code's stdin and the transcript estimate"
+                .to_string()
+        } else {
+            format!(
+                "online: the usage endpoint is asked in the background at most once per \
+                 CCMETER_TTL ({} s) per account, only every CCMETER_DETAIL_TTL ({} s) while \
+                 Claude Code's stdin is live; --offline or CCMETER_OFFLINE=1 turns it off",
+                config.ttl, config.detail_ttl
+            )
+        },
+    );
 
     // Claude Code wiring.
     let (wired, text) = super::setup::wiring(config);
