@@ -260,7 +260,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             "--dry-run" => setup.dry_run = true,
             "--force" => setup.force = true,
             "--uninstall" => setup.uninstall = true,
-            other => c.arg_errors.push(format!("unknown argument {other}")),
+            other => c.arg_errors.push(unknown_argument(other)),
         }
     }
     match &mut c.command {
@@ -276,6 +276,116 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
         _ => {}
     }
     c
+}
+
+/// Every word the command line knows, for "did you mean".
+const KNOWN_WORDS: &[&str] = &[
+    "refresh",
+    "hook",
+    "doctor",
+    "setup",
+    "demo",
+    "history",
+    "help",
+    "--help",
+    "--version",
+    "--json",
+    "--format",
+    "--color",
+    "--offline",
+    "--days",
+    "--wait",
+    "--check-endpoint",
+    "--hooks",
+    "--dry-run",
+    "--force",
+    "--uninstall",
+];
+
+/// `unknown argument histroy; did you mean history?` (the hint only for a near miss).
+fn unknown_argument(arg: &str) -> String {
+    let shown = crate::text::clean(arg, 40);
+    match did_you_mean(arg) {
+        Some(known) => format!("unknown argument {shown}; did you mean {known}?"),
+        None => format!("unknown argument {shown}"),
+    }
+}
+
+/// The known word closest to `arg`, when it is a typo away: at most one edit in words of up to
+/// four letters, two beyond (`histroy` → `history`, `--jsn` → `--json`, not `--x` → `--json`).
+fn did_you_mean(arg: &str) -> Option<&'static str> {
+    let arg = arg.to_ascii_lowercase();
+    // Typed without dashes, or with one too few: `offline` and `-json` still find theirs.
+    let bare = arg.trim_start_matches('-');
+    KNOWN_WORDS
+        .iter()
+        .map(|&w| {
+            let d = edit_distance(&arg, w).min(edit_distance(bare, w.trim_start_matches('-')));
+            (d, w)
+        })
+        .filter(|&(d, w)| {
+            d <= if w.trim_start_matches('-').len() <= 4 {
+                1
+            } else {
+                2
+            }
+        })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, w)| w)
+}
+
+/// Levenshtein distance with adjacent transpositions counted as one edit (`histroy`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // An argument far longer than any known word cannot be a typo of one.
+    if a.len() > 64 {
+        return usize::MAX;
+    }
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Whether a bad command line is an error (the caller prints [`usage_error`] and exits 2)
+/// rather than a remark in the line. A person at a terminal gets the error; a status line or a
+/// prompt (stdout piped) keeps its one line and exit 0, with the problem in parentheses, as a
+/// non-zero exit would hide Claude Code's status line. `doctor` and `demo` are only ever run
+/// by a person. (`setup` and `history` say their own usage, piped or not.)
+pub fn bad_arguments_are_fatal(config: &Config, stdout_is_terminal: bool) -> bool {
+    !config.arg_errors.is_empty()
+        && match config.command {
+            Command::Setup(_) | Command::History { .. } => false,
+            Command::Doctor { .. } | Command::Demo => true,
+            _ => stdout_is_terminal,
+        }
+}
+
+/// The message for [`bad_arguments_are_fatal`]: each problem, then where help is.
+pub fn usage_error(config: &Config) -> String {
+    let mut out: String = config
+        .arg_errors
+        .iter()
+        .map(|e| format!("ccmeter: {e}\n"))
+        .collect();
+    out.push_str("Run `ccmeter --help` for the commands and options.\n");
+    out
 }
 
 #[cfg(test)]
@@ -334,6 +444,53 @@ mod tests {
                 "--format needs a value"
             ]
         );
+    }
+
+    #[test]
+    fn near_misses_get_a_suggestion() {
+        let errors = |args: &[&str]| parse(args).arg_errors;
+        assert_eq!(
+            errors(&["histroy"]),
+            ["unknown argument histroy; did you mean history?"]
+        );
+        assert_eq!(
+            errors(&["--jsn"]),
+            ["unknown argument --jsn; did you mean --json?"]
+        );
+        assert_eq!(
+            errors(&["offline"]),
+            ["unknown argument offline; did you mean --offline?"]
+        );
+        assert_eq!(
+            errors(&["doctor", "--check-endpiont"]),
+            ["unknown argument --check-endpiont; did you mean --check-endpoint?"]
+        );
+        assert_eq!(errors(&["--x"]), ["unknown argument --x"]);
+        assert_eq!(errors(&["status"]), ["unknown argument status"]);
+        // What is quoted back is cleaned and capped like any outside string.
+        assert_eq!(
+            errors(&["\u{1b}[2Jhistory\u{7}x"]),
+            ["unknown argument [2Jhistoryx"]
+        );
+        assert_eq!(errors(&[&"y".repeat(10_000)])[0].chars().count(), 57);
+    }
+
+    #[test]
+    fn bad_arguments_are_fatal_for_a_person_only() {
+        let c = parse(&["histroy"]);
+        assert!(bad_arguments_are_fatal(&c, true));
+        assert!(!bad_arguments_are_fatal(&c, false));
+        assert_eq!(
+            usage_error(&c),
+            "ccmeter: unknown argument histroy; did you mean history?\n\
+             Run `ccmeter --help` for the commands and options.\n"
+        );
+        assert!(bad_arguments_are_fatal(&parse(&["doctor", "--x"]), false));
+        assert!(bad_arguments_are_fatal(&parse(&["demo", "--x"]), false));
+        // setup and history print their own usage.
+        assert!(!bad_arguments_are_fatal(&parse(&["setup", "--x"]), true));
+        assert!(!bad_arguments_are_fatal(&parse(&["history", "--x"]), true));
+        assert!(!bad_arguments_are_fatal(&parse(&["--json"]), true));
     }
 
     #[test]

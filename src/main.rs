@@ -6,6 +6,13 @@ use ccmeter::{cmd, refresh};
 
 fn main() {
     let config = cli::from_process();
+    if !config.arg_errors.is_empty() {
+        use std::io::IsTerminal;
+        if cli::bad_arguments_are_fatal(&config, std::io::stdout().is_terminal()) {
+            eprint!("{}", cli::usage_error(&config));
+            std::process::exit(2);
+        }
+    }
     if !matches!(config.command, Command::Line | Command::Hook) {
         restore_sigpipe();
     }
