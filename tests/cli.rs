@@ -1,6 +1,8 @@
 //! The command line as a person meets it: in a terminal a mistyped subcommand or option is an
 //! error (exit 2, a message on stderr, a suggestion for a near miss); piped, where the line is a
 //! status line or a prompt, it stays one line with the problem in parentheses and exit 0.
+//! (Unix only: the terminal is a pseudo-terminal from `openpty`.)
+#![cfg(unix)]
 
 mod common;
 
@@ -18,9 +20,10 @@ fn in_terminal(s: &Sandbox, args: &[&str]) -> (Option<i32>, String, String) {
         libc::openpty(
             &mut master,
             &mut slave,
+            // `*mut` for all three: macOS declares the last two mutable, Linux const.
             std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
