@@ -40,7 +40,7 @@ const MAX_LOG_BYTES: u64 = 512 * 1024 * 1024;
 pub const PARTIAL: i64 = i64::MIN;
 
 /// One message's token counts. `u32` per count: one API call carries at most a context window
-/// (about a million tokens); a count that did not fit would saturate rather than wrap.
+/// (the scanner caps a message at [`super::scan::MAX_MESSAGE_TOKENS`] in all).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Msg {
     /// Unix seconds.

@@ -35,6 +35,9 @@
 //!   `input + output + cache_creation + cache_read / 10`. Cache reads are billed and rate-limited
 //!   at roughly a tenth of fresh input; counting them in full would let one long cached session
 //!   swamp everything else. Kept in integer tenths of a token so sums are exact.
+//! - **One message counts for at most one context window** ([`scan::MAX_MESSAGE_TOKENS`], 1M:
+//!   the largest window of any Claude model, response included): a line claiming billions is
+//!   corrupt or forged and is scaled down to that, not believed.
 //! - **Duplicates**: the key is `message.id:requestId` (falling back to the line's `uuid`). Claude
 //!   Code writes one streamed message as several lines, the later ones with larger `output_tokens`,
 //!   and copies history into new files on resume: one record per key, each count the maximum seen.
@@ -986,6 +989,22 @@ mod tests {
         assert_eq!(tokens(snap.seven_day), Some(170));
         assert_eq!(snap.source, Source::Estimate);
         assert_eq!(snap.taken_at, NOW);
+    }
+
+    /// One line with a token count in the billions (a corrupt or forged transcript) used to
+    /// saturate its counts at u32::MAX and put 8.6 G tokens in the week; now it counts for at
+    /// most what one request can hold.
+    #[test]
+    fn one_absurd_line_counts_at_most_one_full_context_window() {
+        let env = Env::new();
+        let t = NOW - 600;
+        env.append(
+            "p1/a.jsonl",
+            &(msg("1", t, 8_600_000_000, 8_600_000_000) + &msg("2", t + 1, 100, 50)),
+        );
+        let (snap, _) = env.update(None, NOW);
+        assert_eq!(tokens(snap.seven_day), Some(1_000_000 + 150));
+        assert_eq!(tokens(snap.five_hour), Some(1_000_000 + 150));
     }
 
     #[test]

@@ -380,15 +380,43 @@ pub fn parse_line(line: &[u8]) -> Option<(u64, Msg)> {
         (None, None, Some(uuid)) => format!("uuid:{uuid}"),
         (id, req, _) => format!("{}:{}", id.unwrap_or_default(), req.unwrap_or_default()),
     };
-    let count = |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
+    let [input, output, creation, read] = capped([
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_creation_input_tokens,
+        usage.cache_read_input_tokens,
+    ]);
     let m = Msg {
         time: u32::try_from(time).ok()?,
-        input: count(usage.input_tokens),
-        output: count(usage.output_tokens),
-        creation: count(usage.cache_creation_input_tokens),
-        read: count(usage.cache_read_input_tokens),
+        input,
+        output,
+        creation,
+        read,
     };
     Some((log::hash_bytes(key.as_bytes()), m))
+}
+
+/// The most tokens one message can count for: everything one request reads (input, cache
+/// writes, cache reads) and writes (its output) sits in the model's context window, which
+/// includes the response; the largest any Claude model has is 1M tokens (Anthropic's models
+/// overview, 2026: Fable 5.1, Opus 5.5 and Sonnet 5 at 1M with 128K of output; the context
+/// windows page: the window is "all the text a language model can reference when generating
+/// a response, including the response itself"). A line claiming more is corrupt or forged, and
+/// one such line used to put 8.6 G tokens in the week.
+pub const MAX_MESSAGE_TOKENS: u64 = 1_000_000;
+
+/// A message's four counts, scaled down together when their sum exceeds
+/// [`MAX_MESSAGE_TOKENS`] (so the cap holds however they are split, and their proportions —
+/// which the cache-read weighting cares about — stay as they were).
+fn capped(counts: [Option<u64>; 4]) -> [u32; 4] {
+    let counts = counts.map(|n| u128::from(n.unwrap_or(0)));
+    let total: u128 = counts.iter().sum();
+    let cap = u128::from(MAX_MESSAGE_TOKENS);
+    counts.map(|n| {
+        let n = if total > cap { n * cap / total } else { n };
+        // At most the cap, which fits.
+        u32::try_from(n).unwrap_or(u32::MAX)
+    })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
