@@ -9,6 +9,11 @@ use crate::render;
 use crate::report::Report;
 use crate::usage::{Extra, Problem, ScopedWindow, Severity, Snapshot, Source, Window};
 
+/// The name field: names are at most 20 characters (two spaces before the line), and every row
+/// fits an 80-column terminal: the longest line (`… (15m ago, rate-limited, retry 5m)`) is 56
+/// characters after the indent and this field.
+const NAME_COLUMNS: usize = 21;
+
 /// The demo's states, rendered against `now`. Pure, so it doubles as a fixture for tests.
 pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
     let w = |p: f64, reset_in: i64| Some(Window::percent(p, Some(now + reset_in)));
@@ -33,7 +38,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
     let tokens = Some(Window::tokens(1_840_000, Some(now + 2 * 3600 + 13 * 60)));
     vec![
         (
-            "live from Claude Code",
+            "live (Claude Code)",
             report(
                 Some(snap(Source::Stdin, 0, w(42.0, 7980), w(18.0, 4 * 86_400))),
                 None,
@@ -62,7 +67,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "a model's weekly cap binds",
+            "per-model cap binds",
             report(
                 Some({
                     let mut s = snap(Source::Oauth, 0, w(2.0, 3 * 3600), w(59.0, 4 * 86_400));
@@ -99,7 +104,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "at this pace, full soon",
+            "full before reset",
             pacing(report(
                 Some(snap(Source::Stdin, 0, w(72.0, 7980), w(48.0, 3 * 86_400))),
                 None,
@@ -115,7 +120,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "stored 12 minutes ago",
+            "stored 12m ago",
             report(
                 Some(snap(Source::Oauth, 720, w(42.0, 7200), w(18.0, 86_400))),
                 None,
@@ -123,7 +128,7 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "estimate (calibrated)",
+            "calibrated estimate",
             report(
                 Some(snap(
                     Source::Estimate,
@@ -136,11 +141,11 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "estimate (uncalibrated)",
+            "estimate in tokens",
             report(Some(snap(Source::Estimate, 0, tokens, None)), None, None),
         ),
         (
-            "rate-limited endpoint",
+            "rate-limited (429)",
             report(
                 Some(snap(Source::Oauth, 900, w(57.0, 5400), w(22.0, 86_400))),
                 Some(Problem::RateLimited),
@@ -156,15 +161,16 @@ pub fn samples(now: i64) -> Vec<(&'static str, Report)> {
             ),
         ),
         (
-            "endpoint answered oddly",
+            "odd endpoint answer",
             report(
-                Some(snap(Source::Oauth, 1500, w(35.0, 6000), w(20.0, 86_400))),
+                // Fresh enough to show no age: with one, the row would not fit 80 columns.
+                Some(snap(Source::Oauth, 300, w(35.0, 6000), w(20.0, 86_400))),
                 Some(Problem::UnexpectedAnswer),
                 Some(120),
             ),
         ),
         (
-            "keychain locked (macOS)",
+            "keychain locked",
             report(None, Some(Problem::KeychainLocked), None),
         ),
         (
@@ -195,11 +201,25 @@ fn pacing(mut report: Report) -> Report {
     report
 }
 
+/// The demo's rows as printed: the state's name, then the line.
+fn rows(now: i64, style: render::Style) -> Vec<String> {
+    samples(now)
+        .iter()
+        .map(|(name, report)| {
+            format!(
+                "  {name:<w$} {}",
+                render::line(report, style),
+                w = NAME_COLUMNS
+            )
+        })
+        .collect()
+}
+
 pub fn run(config: &Config) -> i32 {
     let style = super::line::style(config, &Input::default());
     println!("ccmeter demo: sample states (built in; no account, no network)\n");
-    for (name, report) in samples(crate::now()) {
-        println!("  {name:<27} {}", render::line(&report, style));
+    for row in rows(crate::now(), style) {
+        println!("{row}");
     }
     println!("\nWire it into Claude Code:  ccmeter setup      Check your setup:  ccmeter doctor");
     0
@@ -207,6 +227,23 @@ pub fn run(config: &Config) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    /// An 80-column terminal shows every row on one line (two used to be 86 and 91 wide).
+    #[test]
+    fn every_row_fits_80_columns() {
+        let now = 1_795_000_000;
+        for (name, _) in super::samples(now) {
+            assert!(name.chars().count() < super::NAME_COLUMNS, "{name}");
+        }
+        for row in super::rows(now, crate::render::Style::Plain) {
+            // Every character the line uses (`·`, `↻`, `€`, `~`) is one column wide.
+            assert!(
+                row.chars().count() <= 80,
+                "{} columns: {row}",
+                row.chars().count()
+            );
+        }
+    }
+
     #[test]
     fn demo_states_render() {
         let now = 1_795_000_000;
@@ -214,8 +251,9 @@ mod tests {
             .iter()
             .map(|(name, r)| {
                 format!(
-                    "{name:<27} {}",
-                    crate::render::line(r, crate::render::Style::Plain)
+                    "{name:<w$} {}",
+                    crate::render::line(r, crate::render::Style::Plain),
+                    w = super::NAME_COLUMNS
                 )
             })
             .collect();
