@@ -9,6 +9,24 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# The oldest Rust that builds ccmeter: Cargo.toml's rust-version (let chains, Rust 1.88). Checked
+# before building, so an old toolchain gets one clear line instead of a page of compile errors.
+min_rust=1.88
+check_rust_version() {
+  found=$(rustc --version 2>/dev/null | sed -n 's/^rustc \([0-9][0-9]*\.[0-9][0-9]*\)\(\.[0-9][0-9]*\)\{0,1\}.*/\1\2/p')
+  if [ -z "$found" ]; then
+    echo "install.sh: cannot tell the Rust version (rustc --version); ccmeter needs $min_rust or newer" >&2
+    return 1
+  fi
+  major=${found%%.*}; rest=${found#*.}; minor=${rest%%.*}
+  if [ "$major" -lt "${min_rust%%.*}" ] ||
+     { [ "$major" -eq "${min_rust%%.*}" ] && [ "$minor" -lt "${min_rust#*.}" ]; }; then
+    echo "install.sh: Rust $found is too old: ccmeter needs $min_rust or newer (rustup update)" >&2
+    return 1
+  fi
+}
+check_rust_version || exit 1
+
 echo "==> cargo install --path . --locked"
 cargo install --path . --locked --quiet
 
