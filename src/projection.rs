@@ -1,6 +1,6 @@
 //! Pace and projection: where a window *should* be if usage were spread evenly over it, and,
 //! at the rate of the recent past, when it will be full. Pure: (window, its readings, now) in,
-//! numbers out; DESIGN's "Pace and projection" is the specification.
+//! numbers out; README's "Pace and history" is the specification.
 //!
 //! The rate comes from the history first (the recent slope says more about "this pace" than the
 //! average since the window opened), then from the window start, and is absent while the window

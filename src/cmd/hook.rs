@@ -8,9 +8,9 @@
 //! a failing hook would get in the user's way (a `PreModelSwitch` hook that times out even blocks
 //! the switch).
 //!
-//! The JSON carries only the documented `systemMessage`: DESIGN warns that Claude Code may reject
-//! an object with keys it does not know (the 2.1.x client tolerated one in our e2e run, but a
-//! stricter one must not cost the user the warning). It never names a window the store does not
+//! The JSON carries only the documented `systemMessage`: Claude Code validates a hook's output
+//! against its schema and may reject an object with keys it does not know (the 2.1.x client
+//! tolerated one in our e2e run, but a stricter one must not cost the user the warning). It never names a window the store does not
 //! hold: a model that matches no window gets no per-model message.
 //!
 //! Every string from outside that a message repeats (the model name from stdin, a window name
