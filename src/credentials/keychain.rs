@@ -141,7 +141,7 @@ fn decode(out: &mut SecretBytes) -> KeychainRead {
         return KeychainRead::Found(SecretBytes(std::mem::take(bytes)));
     }
     let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    if !bytes.is_empty() && bytes.len() % 2 == 0 {
+    if !bytes.is_empty() && bytes.len().is_multiple_of(2) {
         let decoded: Option<Vec<u8>> = bytes
             .chunks(2)
             .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))

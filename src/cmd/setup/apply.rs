@@ -355,13 +355,14 @@ fn attempt_once(
         print_notes(&plan.notes, record_file, args.dry_run);
         return Ok(());
     }
-    if let Some(e) = &existing {
-        if !args.dry_run && is_read_only(path, e) {
-            return Err(SetupError::ReadOnly {
-                path: path.to_path_buf(),
-            }
-            .into());
+    if let Some(e) = &existing
+        && !args.dry_run
+        && is_read_only(path, e)
+    {
+        return Err(SetupError::ReadOnly {
+            path: path.to_path_buf(),
         }
+        .into());
     }
 
     let shown = path.display();
@@ -400,27 +401,28 @@ fn attempt_once(
     };
     // The record first: one without the change it describes is harmless, the reverse loses the
     // status line `--force` replaced. The backup holds it too, so failing here is not fatal.
-    if !args.uninstall && plan.record != record {
-        if let Err(e) = write_record(config, record_file, &plan.record) {
-            // Without the record, `--uninstall` could not put back what `--force` replaces:
-            // refuse rather than promise it.
-            if plan.record.replaced_status_line != record.replaced_status_line {
-                return Err(io_error(
-                    record_file,
-                    "save the statusLine --force replaces (so --uninstall can put it back) to",
-                    e,
-                )
-                .into());
-            }
-            println!(
-                "could not write {} ({e}); what setup replaced is in the backup{}",
-                record_file.display(),
-                backup
-                    .as_ref()
-                    .map(|b| format!(" {}", b.display()))
-                    .unwrap_or_default()
-            );
+    if !args.uninstall
+        && plan.record != record
+        && let Err(e) = write_record(config, record_file, &plan.record)
+    {
+        // Without the record, `--uninstall` could not put back what `--force` replaces:
+        // refuse rather than promise it.
+        if plan.record.replaced_status_line != record.replaced_status_line {
+            return Err(io_error(
+                record_file,
+                "save the statusLine --force replaces (so --uninstall can put it back) to",
+                e,
+            )
+            .into());
         }
+        println!(
+            "could not write {} ({e}); what setup replaced is in the backup{}",
+            record_file.display(),
+            backup
+                .as_ref()
+                .map(|b| format!(" {}", b.display()))
+                .unwrap_or_default()
+        );
     }
     if remove {
         before_rename(path);
