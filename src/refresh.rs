@@ -286,20 +286,17 @@ pub fn work(config: &Config, now: i64, forced: bool) -> RunReport {
     out
 }
 
-/// Keeps the history to its 8 days, under the store's write lock so that no status line's
-/// append lands between the read and the rename and is lost.
+/// Keeps the history to its 8 days. The store's write lock (which every append holds) is taken
+/// only for the trim's final copy and rename, so status lines are not kept waiting.
 fn trim_history(config: &Config, now: i64, lines: &mut Vec<String>) {
     let path = config.store.sidecar(history::FILE);
-    let _ = config.store.update(now, |_| {
-        match history::trim(&path, now) {
-            Ok(history::Trimmed::Rewritten { kept, dropped }) => lines.push(format!(
-                "history: kept {kept} points, dropped {dropped} (old or unreadable)"
-            )),
-            Ok(history::Trimmed::Nothing) => {}
-            Err(e) => lines.push(format!("history: could not trim {}: {e}", path.display())),
-        }
-        false
-    });
+    match history::trim(&path, now, || config.store.lock_writes()) {
+        Ok(history::Trimmed::Rewritten { kept, dropped }) => lines.push(format!(
+            "history: kept {kept} points, dropped {dropped} (old or unreadable)"
+        )),
+        Ok(history::Trimmed::Nothing) => {}
+        Err(e) => lines.push(format!("history: could not trim {}: {e}", path.display())),
+    }
 }
 
 /// The User-Agent the usage endpoint gets: `CCMETER_USER_AGENT`, else Claude Code's own with

@@ -244,6 +244,15 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The account's write lock, the one [`Store::update`] holds (and so every history append):
+    /// for the history trim, which must not rename over an append.
+    pub fn lock_writes(&self) -> io::Result<FileLock> {
+        ensure_dir(&self.dir)?;
+        FileLock::acquire_briefly(&self.sidecar("write.lock"))
+    }
+}
+
 /// A reading dated further ahead of `now` than this was written before the clock stepped back.
 /// Less is normal: a worker reads the clock once when it starts (and lives at most 15 s), so a
 /// status line may store a reading dated after the worker's `now` while it waits on the endpoint,

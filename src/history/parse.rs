@@ -29,6 +29,58 @@ pub(super) fn time_of(line: &[u8]) -> Option<i64> {
     std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
+/// A line longer than this is not one of ours (a point is a few hundred bytes): readers that
+/// stream the file skip it without holding it.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Calls `f` with each line of `input` (without its newline), its length and whether it had a
+/// newline (only the last may not); the line is `None` when longer than [`MAX_LINE`]: it is
+/// skipped as it streams by, so a garbage line of any length costs a pass and no memory.
+pub fn for_each_line<R: std::io::BufRead>(
+    mut input: R,
+    mut f: impl FnMut(Option<&[u8]>, u64, bool) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    // The length of the line being read, once it is known to be overlong.
+    let mut overlong: Option<u64> = None;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (part, ends) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], true),
+            None => (chunk, false),
+        };
+        match &mut overlong {
+            Some(n) => *n += part.len() as u64,
+            None if line.len() + part.len() > MAX_LINE => {
+                overlong = Some((line.len() + part.len()) as u64);
+                line = Vec::new();
+            }
+            None => line.extend_from_slice(part),
+        }
+        let n = part.len() + usize::from(ends);
+        input.consume(n);
+        if ends {
+            match overlong.take() {
+                Some(n) => f(None, n, true)?,
+                None => f(Some(&line), line.len() as u64, true)?,
+            }
+            line.clear();
+        }
+    }
+    match overlong {
+        Some(n) => f(None, n, false),
+        None if !line.is_empty() => f(Some(&line), line.len() as u64, false),
+        None => Ok(()),
+    }
+}
+
 /// A line into a point; `None` for anything that is not one of ours. A line glued onto a torn
 /// one (a write cut short, then the next append) is recovered from its last `{"taken_at":`.
 pub fn parse_line(line: &[u8]) -> Option<Point> {
