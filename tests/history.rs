@@ -237,8 +237,14 @@ fn history_command_draws_charts_or_says_there_is_nothing_yet() {
     let json: serde_json::Value =
         serde_json::from_str(&at(&s, NOW, &["history", "--json"], b"")).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
-    assert_eq!(json[4]["windows"]["5h"]["p"], 81.0);
-    assert_eq!(json[4]["taken_at"], NOW);
+    // Times as `ccmeter --json` gives them (RFC 3339), window fields by its names.
+    assert_eq!(json[4]["taken_at"], "2026-11-18T08:53:20Z");
+    assert_eq!(json[4]["source"], "stdin");
+    assert_eq!(json[4]["windows"]["5h"]["used_percentage"], 81.0);
+    assert_eq!(
+        json[4]["windows"]["5h"]["resets_at"],
+        "2026-11-18T11:53:20Z"
+    );
 }
 
 #[test]
@@ -260,4 +266,91 @@ fn a_bad_days_argument_is_said_not_ignored() {
         s.run(&["history", "--days", "8"], b"").status.code(),
         Some(0)
     );
+}
+
+/// A history with a point or two, and the path of its file.
+fn with_history(s: &Sandbox) -> std::path::PathBuf {
+    let reset = NOW + 3 * H;
+    at(s, NOW - H, &[], &statusline(40.0, reset));
+    at(s, NOW, &[], &statusline(70.4, reset));
+    history_file(s)
+}
+
+fn history_with_env(s: &Sandbox, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = s.cmd(&["history", "--color", "never"]);
+    cmd.env("TZ", "UTC");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    s.run_with(cmd, b"")
+}
+
+#[test]
+fn absurd_columns_and_clocks_are_bounded() {
+    let s = Sandbox::new();
+    with_history(&s);
+    // 2^32 aborted, 2^64-1 panicked, 1e8 printed 4.7 GB.
+    for cols in ["4294967296", "18446744073709551615", "100000"] {
+        let out = history_with_env(&s, &[("COLUMNS", cols)]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "COLUMNS={cols}: {text}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= 1000, "COLUMNS={cols}: {widest} columns");
+        assert!(text.contains("5h: 5-hour window"), "{text}");
+    }
+    for now in ["-9223372036854775808", "9223372036854775807", "0"] {
+        let out = history_with_env(&s, &[("COLUMNS", "80"), ("CCMETER_NOW", now)]);
+        assert_eq!(out.status.code(), Some(0), "CCMETER_NOW={now}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn window_names_and_resets_from_the_file_are_cleaned_capped_and_bounded() {
+    let s = Sandbox::new();
+    let path = with_history(&s);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let points = text.lines().count() + 5003;
+    let line = |t: i64, name: &str, r: i64| {
+        format!(
+            "{{\"taken_at\":{t},\"source\":\"oauth\",\"windows\":{{{}:{{\"p\":50,\"r\":{r}}}}}}}\n",
+            serde_json::to_string(name).unwrap()
+        )
+    };
+    // Escapes and a long name, an absurd reset, and thousands of distinct names.
+    text.push_str(&line(NOW - 60, "\u{1b}[31mevil\u{7}\u{202e}", NOW + 86_400));
+    text.push_str(&line(NOW - 50, &"long".repeat(1000), NOW + 86_400));
+    for i in 0..5000 {
+        text.push_str(&line(NOW - 30, &format!("w{i}"), NOW + 86_400));
+    }
+    text.push_str(&line(NOW - 20, "sonnet", 9_223_372_036_854_775));
+    std::fs::write(&path, text).unwrap();
+    let out = history_with_env(&s, &[("COLUMNS", "80")]);
+    let chart = stdout(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!chart.contains(['\u{1b}', '\u{7}', '\u{202e}']));
+    assert!(!chart.contains("longlonglonglong"));
+    let titles: Vec<&str> = chart.lines().filter(|l| l.contains(" · last ")).collect();
+    assert!(titles.len() <= 10, "{} charts", titles.len());
+    assert!(titles[0].starts_with("5h: "), "{titles:?}");
+    assert!(
+        chart.contains("more windows not drawn"),
+        "{}",
+        &chart[chart.len().saturating_sub(300)..]
+    );
+    let doctor = at(&s, NOW, &["doctor"], b"");
+    assert!(doctor.contains(&format!("({points} points")), "{doctor}");
+    // The absurd reset is not printed: a year and more ahead is no reset at all.
+    let sonnet = chart.lines().find(|l| l.starts_with("sonnet: ")).unwrap();
+    assert_eq!(sonnet, "sonnet: 7-day sonnet window · last 8 days · 50%");
+    assert!(!chart.contains("106751"));
 }

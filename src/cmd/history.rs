@@ -10,12 +10,27 @@
 use std::fmt::Write as _;
 
 use crate::cli::{Config, Output};
-use crate::history::{self, Point, Series, Tail};
+use crate::history::{self, Point, Series};
 use crate::input::Input;
 use crate::render::{self, Style};
+use crate::text;
+use crate::usage::{format_rfc3339, plausible_reset};
 
 /// Rows of the plot: one per 10 %.
 const ROWS: usize = 10;
+/// The widest chart drawn, whatever `COLUMNS` says (a chart this wide is already unreadable; an
+/// absurd `COLUMNS` must not cost gigabytes).
+pub const MAX_WIDTH: usize = 1000;
+/// The narrowest: the plot keeps 20 columns and the gutter.
+const MIN_WIDTH: usize = 26;
+/// The last unix second of year 9999, the last a chart can name.
+const MAX_TIME: i64 = 253_402_300_799;
+/// A window name from the file, as printed: at most this many characters (DESIGN's model names
+/// are at most 12).
+const NAME_MAX: usize = 12;
+/// How much of the file `history` and `doctor` read (its end): four times the size past which
+/// appends stop, so only a file that is not ours is cut.
+const READ_CAP: u64 = 64 << 20;
 /// `100%` and the axis.
 const GUTTER: usize = 5;
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -29,25 +44,34 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
         eprintln!("usage: ccmeter history [--days N] [--json]   (N: 1-8)");
         return 2;
     }
-    let now = crate::now();
+    // A clock pinned far outside the years a chart can name (CCMETER_NOW) is clamped.
+    let now = crate::now().clamp(0, MAX_TIME);
     let path = config.store.sidecar(history::FILE);
-    let tail = match Tail::read(&path, history::MAX_READ) {
-        Ok(tail) => tail,
+    if config.output == Output::Json {
+        let since = now - i64::from(days.unwrap_or(8)) * 86_400;
+        let mut points = Vec::new();
+        let read = history::for_each_line_of(&path, READ_CAP, |line| {
+            if let Some(p) = line.and_then(history::parse_line) {
+                if p.taken_at >= since {
+                    points.push(point_json(&p));
+                }
+            }
+        });
+        if let Err(e) = read {
+            println!("ccmeter: cannot read the history {}: {e}", path.display());
+            return 1;
+        }
+        println!("{}", serde_json::Value::Array(points));
+        return 0;
+    }
+    // Eight days of a point a minute are ~11,500 lines: read flat, not as owned points.
+    let series = match Series::read(&path, READ_CAP) {
+        Ok(series) => series,
         Err(e) => {
             println!("ccmeter: cannot read the history {}: {e}", path.display());
             return 1;
         }
     };
-    if config.output == Output::Json {
-        let since = now - i64::from(days.unwrap_or(8)) * 86_400;
-        let points = tail.points().0;
-        let kept: Vec<&Point> = points.iter().filter(|p| p.taken_at >= since).collect();
-        println!(
-            "{}",
-            serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())
-        );
-        return 0;
-    }
     let style = super::line::style(config, &Input::default());
     let chart = Chart {
         width: terminal_width(),
@@ -55,8 +79,6 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
         style,
         days,
     };
-    // Eight days of a point a minute are ~11,500 lines: read flat, not as owned points.
-    let series = Series::of_tail(&tail);
     print!("{}", chart.render(&series, now));
     if series.times.is_empty() {
         println!("  (history file: {})", path.display());
@@ -64,14 +86,39 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
     0
 }
 
+/// One point for `--json`: times in RFC 3339 and the window fields named as `ccmeter --json`
+/// names them; names cleaned like everything printed.
+fn point_json(p: &Point) -> serde_json::Value {
+    let time =
+        |t: i64| format_rfc3339(t).map_or(serde_json::Value::Null, serde_json::Value::String);
+    let windows: serde_json::Map<String, serde_json::Value> = p
+        .windows
+        .iter()
+        .map(|(name, r)| {
+            let reset = plausible_reset(r.r, p.taken_at);
+            (
+                text::clean(name, NAME_MAX),
+                serde_json::json!({
+                    "used_percentage": r.p,
+                    "resets_at": reset.map_or(serde_json::Value::Null, time),
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "taken_at": time(p.taken_at),
+        "source": p.source.as_str(),
+        "windows": windows,
+    })
+}
+
 /// For `doctor`: the file, its point count and the time it spans.
 pub fn describe_file(config: &Config, now: i64) -> String {
     let path = config.store.sidecar(history::FILE);
-    let tail = match Tail::read(&path, history::MAX_READ) {
-        Ok(t) => t,
+    let series = match Series::read(&path, READ_CAP) {
+        Ok(s) => s,
         Err(e) => return format!("{} (unreadable: {e})", path.display()),
     };
-    let series = Series::of_tail(&tail);
     let (times, bad) = (&series.times, series.bad);
     let first = times.iter().copied().min();
     let last = times.iter().copied().max();
@@ -102,14 +149,15 @@ pub fn describe_file(config: &Config, now: i64) -> String {
     format!("{} ({points}{span}{bad})", path.display())
 }
 
-/// `COLUMNS`, else the terminal's width, else 80.
+/// `COLUMNS`, else the terminal's width, else 80; at most [`MAX_WIDTH`] (a `COLUMNS` of 2^32
+/// or 2^64-1 is somebody's mistake, not a terminal).
 fn terminal_width() -> usize {
     if let Some(c) = std::env::var("COLUMNS")
         .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
+        .and_then(|v| v.trim().parse::<u128>().ok())
         .filter(|&c| c > 0)
     {
-        return c;
+        return c.min(MAX_WIDTH as u128) as usize;
     }
     #[cfg(unix)]
     {
@@ -118,7 +166,7 @@ fn terminal_width() -> usize {
         if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0
             && ws.ws_col > 0
         {
-            return usize::from(ws.ws_col);
+            return usize::from(ws.ws_col).min(MAX_WIDTH);
         }
     }
     80
@@ -188,16 +236,24 @@ fn fit_parts(parts: impl IntoIterator<Item = String>, width: usize) -> String {
     out
 }
 
-/// The window's long name for a chart title.
+/// The window's long name for a chart title; a name from the file is cleaned and capped.
 fn title(name: &str) -> String {
     match name {
         "5h" => "5h: 5-hour window".into(),
         "7d" => "7d: 7-day window".into(),
-        other => format!("{other}: 7-day {other} window"),
+        other => {
+            let other = text::clean(other, NAME_MAX);
+            format!("{other}: 7-day {other} window")
+        }
     }
 }
 
 impl Chart {
+    /// The width drawn to: the terminal's, within bounds.
+    fn width(&self) -> usize {
+        self.width.clamp(MIN_WIDTH, MAX_WIDTH)
+    }
+
     pub fn render(&self, series: &Series, now: i64) -> String {
         let mut out = String::new();
         if series.times.is_empty() {
@@ -239,10 +295,22 @@ impl Chart {
         };
         let legend = [
             format!("times in {zone}"),
-            "┄ 80 %".into(),
+            "┄ 80%".into(),
             "┊↻ reset".into(),
         ];
-        let _ = writeln!(out, "\n{}", fit_parts(legend, self.width));
+        let _ = writeln!(out, "\n{}", fit_parts(legend, self.width()));
+        match series.windows_left_out {
+            0 => {}
+            1 => {
+                out.push_str("1 more window not drawn (`ccmeter history --json` has every point)\n")
+            }
+            n => {
+                let _ = writeln!(
+                    out,
+                    "{n} more windows not drawn (`ccmeter history --json` has every point)"
+                );
+            }
+        }
         out
     }
 
@@ -256,7 +324,7 @@ impl Chart {
     ) -> Option<String> {
         let span = days * 86_400;
         let start = now - span;
-        let cols = self.width.saturating_sub(GUTTER + 1).max(20);
+        let cols = self.width() - GUTTER - 1;
         if !readings.iter().any(|(t, _)| *t >= start) {
             return None;
         }
@@ -316,29 +384,22 @@ impl Chart {
         let parts = [title(name), span_text, format!("{latest_text}{ago}")]
             .into_iter()
             .chain(resets);
-        let _ = writeln!(out, "{}", fit_parts(parts, self.width));
+        let _ = writeln!(out, "{}", fit_parts(parts, self.width()));
         for row in 0..ROWS {
-            // Row 0 is the top: 90-100 %.
+            // Row 0 is the top. Each row holds the values from its label up: `80%` is the row
+            // of 80 to 90 %, so a value is drawn on the row whose range holds it (70.4 % tops
+            // out on the row under `80%`, 80 % reaches into it).
             let floor = (ROWS - 1 - row) as f64 * 10.0;
             let label = match row {
-                0 => "100%",
-                2 => " 80%",
-                5 => " 50%",
+                0 => " 90%",
+                1 => " 80%",
+                4 => " 50%",
                 _ => "    ",
             };
             out.push_str(label);
             out.push('┤');
             for c in 0..cols {
-                let cell = match value[c] {
-                    Some(v) if v >= floor + 10.0 => Some('█'),
-                    Some(v) if v > floor => {
-                        let eighths = ((v - floor) / 10.0 * 8.0).ceil() as usize;
-                        Some(BLOCKS[eighths.clamp(1, 8) - 1])
-                    }
-                    // A reading of exactly 0 still shows that there was one.
-                    Some(_) if row == ROWS - 1 => Some('▁'),
-                    _ => None,
-                };
+                let cell = value[c].and_then(|v| cell(v, floor));
                 match (cell, value[c]) {
                     (Some(ch), Some(v)) => {
                         let mut buf = [0u8; 4];
@@ -349,7 +410,7 @@ impl Chart {
                         ));
                     }
                     _ if reset_col[c] => out.push('┊'),
-                    _ if row == 2 => out.push('┄'),
+                    _ if row == 1 => out.push('┄'),
                     _ => out.push(' '),
                 }
             }
@@ -378,18 +439,31 @@ impl Chart {
         if t < start {
             t += step;
         }
+        // Where the last label placed starts, and where the next may start.
+        let mut previous: Option<usize> = None;
         let mut free_from = 0;
         while t < start + span {
             let c = (((t - start) as i128 * cols as i128) / span as i128) as usize;
             if c < cols {
                 line[c] = '┬';
                 let text = self.tick_label(t, step);
-                let at = c + GUTTER;
-                if at >= free_from && at + text.chars().count() <= cols + GUTTER {
+                let len = text.chars().count();
+                // A label starts under its tick, or ends at the right edge when it would pass
+                // it: the last tick keeps its label, at the cost of the one before if they
+                // would touch (the most recent times matter most).
+                let at = (c + GUTTER).min((cols + GUTTER).saturating_sub(len));
+                if at < free_from
+                    && let Some(p) = previous.filter(|_| at < c + GUTTER)
+                {
+                    labels[p..free_from - 1].fill(' ');
+                    free_from = p;
+                }
+                if at >= free_from {
                     for (i, ch) in text.chars().enumerate() {
                         labels[at + i] = ch;
                     }
-                    free_from = at + text.chars().count() + 1;
+                    previous = Some(at);
+                    free_from = at + len + 1;
                 }
             }
             t += step;
@@ -422,6 +496,20 @@ impl Chart {
             .map(|d| d.day())
             .unwrap_or(0);
         format!("{weekday} {day}")
+    }
+}
+
+/// The block a value `v` (0 to 100) shows in the row holding `floor..floor + 10`: full in rows
+/// below it, an eighth per 1.25 % in its own row (rounded down, at least one: a reading there
+/// shows), nothing above. 100 fills the top row.
+fn cell(v: f64, floor: f64) -> Option<char> {
+    if v >= floor + 10.0 {
+        Some('█')
+    } else if v >= floor {
+        let eighths = ((v - floor) / 10.0 * 8.0).floor() as usize;
+        Some(BLOCKS[eighths.min(7)])
+    } else {
+        None
     }
 }
 
@@ -621,5 +709,101 @@ mod tests {
             [0, 7200, -19_800].map(fmt_offset),
             ["+00:00", "+02:00", "-05:30"]
         );
+    }
+
+    /// A window holding `p` % over the last hour.
+    fn flat(p: f64) -> Series {
+        let points: Vec<Point> = (0..60)
+            .map(|i| {
+                let mut windows = BTreeMap::new();
+                for (name, r) in [("5h", NOW + 3600), ("7d", NOW + 86_400)] {
+                    windows.insert(name.to_string(), history::Reading { p, r: Some(r) });
+                }
+                Point {
+                    taken_at: NOW - 3600 + i * 60,
+                    source: Source::Stdin,
+                    windows,
+                }
+            })
+            .collect();
+        Series::of_points(&points)
+    }
+
+    /// The plot's rows, top first, without their labels.
+    fn rows(text: &str) -> Vec<(String, String)> {
+        text.lines()
+            .filter(|l| l.contains('┤'))
+            .map(|l| {
+                let (label, plot) = l.split_once('┤').unwrap();
+                (label.trim().to_string(), plot.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_value_is_drawn_on_the_row_whose_range_holds_it() {
+        let blocks = |s: &str| s.chars().filter(|c| BLOCKS.contains(c)).count();
+        // 70.4 %: not on the 80% row (the case), but at the top of the row under it.
+        let text = chart(60).render(&flat(70.4), NOW);
+        let r = rows(&text);
+        let eighty = r.iter().position(|(l, _)| l == "80%").unwrap();
+        assert_eq!(blocks(&r[eighty].1), 0, "{text}");
+        assert!(r[eighty + 1].1.contains('▁'), "{text}");
+        // 80 % reaches into the 80% row; 79.9 fills the row under it.
+        let text = chart(60).render(&flat(80.0), NOW);
+        assert!(rows(&text)[eighty].1.contains('▁'), "{text}");
+        let text = chart(60).render(&flat(79.9), NOW);
+        let r = rows(&text);
+        assert_eq!(blocks(&r[eighty].1), 0, "{text}");
+        assert!(r[eighty + 1].1.contains('█'), "{text}");
+        // 100 fills the top row; 0 still shows a reading.
+        let text = chart(60).render(&flat(100.0), NOW);
+        assert!(rows(&text)[0].1.contains('█'), "{text}");
+        let text = chart(60).render(&flat(0.0), NOW);
+        assert!(rows(&text)[9].1.contains('▁'), "{text}");
+    }
+
+    #[test]
+    fn the_legend_spells_80_percent_as_the_axis_does() {
+        let text = chart(80).render(&flat(50.0), NOW);
+        assert!(text.contains("┄ 80%"), "{text}");
+        assert!(!text.contains("80 %"), "{text}");
+        assert!(text.contains(" 80%┤"), "{text}");
+    }
+
+    #[test]
+    fn every_tick_keeps_its_label_at_any_width() {
+        // No reset in the span: every tick shows as `┬`.
+        let series = flat(50.0);
+        for width in 30..=200 {
+            let text = chart(width).render(&series, NOW);
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, axis) in lines.iter().enumerate().filter(|(_, l)| l.contains('└')) {
+                let ticks = axis.chars().filter(|&c| c == '┬').count();
+                // `14:00` or `Tue 18`.
+                let under = lines[i + 1];
+                let labels = under.matches(':').count()
+                    + ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+                        .iter()
+                        .map(|d| under.matches(d).count())
+                        .sum::<usize>();
+                // Every tick has its label, but the one before a last tick at the very edge
+                // may give way to it; the last one always has its label.
+                let last_tick = axis
+                    .chars()
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .rposition(|&c| c == '┬');
+                let ends = under.chars().count();
+                assert!(
+                    labels == ticks || (labels + 1 == ticks && last_tick.unwrap() + 6 >= ends),
+                    "width {width}:\n{axis}\n{under}"
+                );
+                if let Some(last) = last_tick {
+                    assert!(last < ends, "width {width}:\n{axis}\n{under}");
+                }
+                assert!(ends < width, "width {width}");
+            }
+        }
     }
 }

@@ -163,6 +163,30 @@ fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<(File
     Ok((f, meta.len()))
 }
 
+/// Calls `f` with each line of the file's last `cap` bytes (from a line start), streamed:
+/// `None` for a line too long to be ours, which is never held. A missing file has no lines.
+pub fn for_each_line_of(path: &Path, cap: u64, mut f: impl FnMut(Option<&[u8]>)) -> io::Result<()> {
+    let (mut file, len) = match open_safely(path, File::options().read(true)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let start = len.saturating_sub(cap);
+    // From the byte before the start: a newline there means the first line is whole.
+    file.seek(SeekFrom::Start(start.saturating_sub(1)))?;
+    let mut first = start > 0;
+    parse::for_each_line(
+        io::BufReader::new(file.take(len - start.saturating_sub(1))),
+        |line, _, _| {
+            if std::mem::take(&mut first) {
+                return Ok(());
+            }
+            f(line);
+            Ok(())
+        },
+    )
+}
+
 /// The last part of the history file, at most a cap, starting at a line boundary.
 #[derive(Debug, Default)]
 pub struct Tail {
