@@ -1,6 +1,8 @@
 //! `scripts/bench`'s timer: runs two programs alternately (so machine noise hits both alike),
-//! each with a file as stdin and output discarded, and prints their median wall times (ms) and
-//! peak RSS (KiB, from wait4). An optional shell command runs untimed before each run.
+//! each with a file as stdin and output discarded, and prints their median wall times (ms), peak
+//! RSS (KiB, from wait4) and median CPU times (user + system, ms, from wait4: on a loaded machine
+//! the wall time also counts waiting for a CPU, the CPU time does not). An optional shell command
+//! runs untimed before each run.
 //! Debian's hyperfine predates `--input`, hence this small replacement.
 //!
 //!   bench_runner RUNS STDIN_FILE PREPARE_A PREPARE_B PROG_A PROG_B   (PREPARE `-` = none)
@@ -12,7 +14,7 @@ use std::time::Instant;
 
 // The child is reaped by wait4 (for its rusage), which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn run_once(prog: &str, stdin: &str, prepare: &str) -> (f64, i64) {
+fn run_once(prog: &str, stdin: &str, prepare: &str) -> (f64, i64, f64) {
     if prepare != "-" {
         let _ = Command::new("sh").arg("-c").arg(prepare).status();
     }
@@ -32,7 +34,12 @@ fn run_once(prog: &str, stdin: &str, prepare: &str) -> (f64, i64) {
     assert!(pid > 0, "wait4 failed");
     let exit = std::process::ExitStatus::from_raw(status);
     assert!(exit.success(), "{prog} exited with {exit}");
-    (elapsed, usage.ru_maxrss)
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    (
+        elapsed,
+        usage.ru_maxrss,
+        ms(usage.ru_utime) + ms(usage.ru_stime),
+    )
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -48,22 +55,27 @@ fn main() {
     };
     let runs: usize = runs.parse().expect("RUNS");
     let (mut ta, mut tb, mut ra, mut rb) = (Vec::new(), Vec::new(), 0, 0);
+    let (mut ca, mut cb) = (Vec::new(), Vec::new());
     for i in 0..runs + 10 {
-        let (da, sa) = run_once(prog_a, stdin, prep_a);
-        let (db, sb) = run_once(prog_b, stdin, prep_b);
+        let (da, sa, ua) = run_once(prog_a, stdin, prep_a);
+        let (db, sb, ub) = run_once(prog_b, stdin, prep_b);
         if i >= 10 {
             // The first runs warm the page cache and are discarded.
             ta.push(da);
             tb.push(db);
+            ca.push(ua);
+            cb.push(ub);
         }
         ra = ra.max(sa);
         rb = rb.max(sb);
     }
     println!(
-        "{:.4} {:.4} {} {}",
+        "{:.4} {:.4} {} {} {:.4} {:.4}",
         median(&mut ta),
         median(&mut tb),
         ra,
-        rb
+        rb,
+        median(&mut ca),
+        median(&mut cb)
     );
 }

@@ -177,7 +177,7 @@ fn terminal_width() -> usize {
 fn local_offset(now: i64) -> Option<i64> {
     #[cfg(unix)]
     {
-        let t = now as libc::time_t;
+        let t = now as _;
         // SAFETY: localtime_r writes only into the tm we own.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {

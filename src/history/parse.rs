@@ -10,7 +10,38 @@ pub(super) const PREFIX: &[u8] = b"{\"taken_at\":";
 pub(super) fn quick_time(line: &[u8]) -> Option<i64> {
     let rest = line.strip_prefix(PREFIX)?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    value_of_digits(&rest[..digits])
+}
+
+/// ASCII digits as an i64, as `str::parse` reads them (`None` when empty or too large), by hand:
+/// the hot path's search reads the time of a few hundred lines.
+#[inline]
+fn value_of_digits(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |n, &d| {
+        n.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    })
+}
+
+/// The offset of the first newline in `bytes`, eight bytes at a time: the search and the trim
+/// step over lines of a few hundred bytes, or a garbage line of megabytes.
+#[inline]
+pub fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ NEWLINES;
+        // A zero byte in `word` (a newline in the chunk) sets its high bit here, and only then.
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
 /// The time of a line of ours, only when the bytes hold it and the source after it: a probe's
@@ -26,7 +57,7 @@ pub(super) fn time_of(line: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    value_of_digits(&rest[..digits])
 }
 
 /// A line longer than this is not one of ours (a point is a few hundred bytes): readers that
@@ -52,7 +83,7 @@ pub fn for_each_line<R: std::io::BufRead>(
         if chunk.is_empty() {
             break;
         }
-        let (part, ends) = match chunk.iter().position(|&b| b == b'\n') {
+        let (part, ends) = match find_newline(chunk) {
             Some(i) => (&chunk[..i], true),
             None => (chunk, false),
         };
@@ -334,6 +365,35 @@ mod tests {
             if let Some(s) = scan_line(line) {
                 assert_eq!(Some(s.to_point()), parse_slowly(line), "{line:?}");
             }
+        }
+    }
+
+    #[test]
+    fn newlines_and_digits_are_found_as_std_finds_them() {
+        let mut rng = crate::testutil::Rng(0x0a0a);
+        for _ in 0..5000 {
+            let len = rng.below(70);
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match rng.below(12) {
+                    0 => b'\n',
+                    1 => 0x8a,
+                    2 => 0x0b,
+                    3 => 0,
+                    _ => rng.next() as u8,
+                })
+                .collect();
+            assert_eq!(find_newline(&bytes), bytes.iter().position(|&b| b == b'\n'));
+        }
+        for d in [
+            "",
+            "0",
+            "007",
+            "1795000000",
+            "9223372036854775807",
+            "9223372036854775808",
+            "99999999999999999999",
+        ] {
+            assert_eq!(value_of_digits(d.as_bytes()), d.parse::<i64>().ok(), "{d}");
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use super::parse::{parse_slowly, quick_time, scan_line, time_of};
+use super::parse::{find_newline, parse_slowly, quick_time, scan_line, time_of};
 use super::{Sample, Tail, open_safely, same_period};
 
 /// What the projection may take from the history for one window: the first (oldest) reading
@@ -240,7 +240,7 @@ fn probe<F: ReadAt>(f: &mut F, mid: u64, len: u64, buf: &mut Vec<u8>) -> io::Res
     read_at(f, mid - 1, PROBE, buf)?;
     let block = &buf[..];
     let reaches_end = mid - 1 + block.len() as u64 >= len;
-    let first = block.iter().position(|&b| b == b'\n').map(|nl| nl + 1);
+    let first = find_newline(block).map(|nl| nl + 1);
     Ok(
         match three(timed_lines(block, first.unwrap_or(block.len()))) {
             Some((at, times)) => Probe::Line(mid - 1 + at as u64, times),
@@ -257,7 +257,7 @@ fn timed_lines(block: &[u8], start: usize) -> impl Iterator<Item = (usize, i64)>
     std::iter::from_fn(move || {
         while at < block.len() {
             let rest = &block[at..];
-            let line = rest.split(|&b| b == b'\n').next().unwrap_or(rest);
+            let line = find_newline(rest).map_or(rest, |nl| &rest[..nl]);
             let here = at;
             at += line.len() + 1;
             if let Some(time) = time_of(line) {
@@ -307,7 +307,7 @@ fn scan<F: ReadAt>(
         };
         while at < block.len() && !open.is_empty() {
             let rest = &block[at..];
-            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, next) = match find_newline(rest) {
                 Some(i) => (&rest[..i], at + i + 1),
                 None if at_end => (rest, block.len()),
                 // A line cut by the chunk's end is read again from its start.
@@ -350,10 +350,7 @@ fn seek_in(block: &[u8], t: i64) -> usize {
     let (mut lo, mut hi) = (0, block.len());
     while hi - lo > PROBE / 8 {
         let mid = lo + (hi - lo) / 2;
-        let start = block[mid - 1..hi]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(hi, |nl| mid + nl);
+        let start = find_newline(&block[mid - 1..hi]).map_or(hi, |nl| mid + nl);
         match three(timed_lines(block, start)) {
             Some((at, times)) if at < hi && older_than(t, times) => lo = at,
             _ => hi = mid,
