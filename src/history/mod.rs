@@ -43,7 +43,7 @@ use parse::quick_time;
 pub use search::Want;
 use search::sample_in;
 pub use series::Series;
-pub use trim::{Trimmed, trim};
+pub use trim::{Counts, Trimmed, trim, trim_lines};
 
 /// The file's suffix next to the store entry (`store.sidecar(FILE)`).
 pub const FILE: &str = "history.jsonl";

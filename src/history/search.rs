@@ -39,7 +39,7 @@ const DISORDER_S: i64 = 600;
 /// A bisection step reads this much, which holds several lines of ours.
 const PROBE: usize = 2048;
 /// Forward reads go in steps of this much; bisection stops once the span is below it.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 4 * 1024;
 
 impl Tail {
     /// The lines that answer `wants`, for the hot path: per distinct `from`, a search of the
@@ -141,20 +141,27 @@ impl ReadAt for File {
     }
 }
 
-/// Up to `n` bytes at `pos` (fewer at the end of the file) into `buf`, which is reused.
-fn read_at<F: ReadAt>(f: &mut F, pos: u64, n: usize, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.resize(n, 0);
+/// Up to `n` bytes at `pos` (fewer at the end of the file) into `buf`, which is reused and only
+/// ever grows (zeroed once, not before every read); returns what was read.
+fn read_at<'b, F: ReadAt>(
+    f: &mut F,
+    pos: u64,
+    n: usize,
+    buf: &'b mut Vec<u8>,
+) -> io::Result<&'b [u8]> {
+    if buf.len() < n {
+        buf.resize(n, 0);
+    }
     let mut filled = 0;
     while filled < n {
-        match f.read_at(&mut buf[filled..], pos + filled as u64) {
+        match f.read_at(&mut buf[filled..n], pos + filled as u64) {
             Ok(0) => break,
             Ok(k) => filled += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(filled);
-    Ok(())
+    Ok(&buf[..filled])
 }
 
 /// Searches of one file by time, sharing their probes (each search starts from the end).
@@ -237,8 +244,7 @@ fn three(mut timed: impl Iterator<Item = (usize, i64)>) -> Option<(usize, Times)
 /// The first lines with a readable time starting at or after `mid` (> 0), from [`PROBE`]
 /// bytes.
 fn probe<F: ReadAt>(f: &mut F, mid: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<Probe> {
-    read_at(f, mid - 1, PROBE, buf)?;
-    let block = &buf[..];
+    let block = read_at(f, mid - 1, PROBE, buf)?;
     let reaches_end = mid - 1 + block.len() as u64 >= len;
     let first = find_newline(block).map(|nl| nl + 1);
     Ok(
@@ -292,8 +298,7 @@ fn scan<F: ReadAt>(
     // Set while the rest of a line longer than a chunk is skipped.
     let mut skipping = false;
     while !open.is_empty() && pos < end {
-        read_at(f, pos, CHUNK.min((end - pos) as usize), buf)?;
-        let block = &buf[..];
+        let block = read_at(f, pos, CHUNK.min((end - pos) as usize), buf)?;
         if block.is_empty() {
             break;
         }
