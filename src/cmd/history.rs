@@ -51,10 +51,10 @@ pub fn run(config: &Config, days: Option<u32>) -> i32 {
         let since = now - i64::from(days.unwrap_or(8)) * 86_400;
         let mut points = Vec::new();
         let read = history::for_each_line_of(&path, READ_CAP, |line| {
-            if let Some(p) = line.and_then(history::parse_line) {
-                if p.taken_at >= since {
-                    points.push(point_json(&p));
-                }
+            if let Some(p) = line.and_then(history::parse_line)
+                && p.taken_at >= since
+            {
+                points.push(point_json(&p));
             }
         });
         if let Err(e) = read {
