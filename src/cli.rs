@@ -17,11 +17,16 @@ Usage:
   ccmeter setup [--hooks] [--dry-run] [--force] [--uninstall] [--offline]
   ccmeter demo                  render sample states, no account needed
   ccmeter history [--days N] [--json]   the usage history as charts (N: 1-8)
+  ccmeter wrap [--inline] [--color MODE] [--format T] COMMAND
+                                beside your own status line: runs COMMAND (one argument)
+                                with the same stdin, prints its output, then ccmeter's line
 
 Options:
   --json              the same decision as JSON (fields documented in README)
   --format TEMPLATE   placeholders: {5h} {7d} {model} {reset} {full} {extra} {pace5h} {pace7d}
                       {age} {stale} {source} {state} {error} {line}
+                      status-line fields: {model_name} {dir} {branch} {context} {cost}
+  --inline            (wrap) ccmeter's line at the end of COMMAND's first line
   --color MODE        auto | always | never | tmux | zsh | bash   (NO_COLOR is honoured)
   --offline           never contact the network (also CCMETER_OFFLINE=1)
   -h, --help          this help
@@ -33,6 +38,7 @@ Environment:
   CCMETER_DETAIL_TTL=900    while stdin is live, ask the endpoint this often for per-model
                             windows and extra usage
   CCMETER_WARN_AT=80,95     hook warning thresholds in percent
+  CCMETER_WRAP_TIMEOUT_MS=2000   (wrap) COMMAND is killed after this, with its children
   CCMETER_CACHE_DIR         where the store lives (default: the platform cache dir + ccmeter)
   CCMETER_OFFLINE=1         same as --offline
   CCMETER_USER_AGENT        the whole User-Agent sent to the usage endpoint (see README)
@@ -48,6 +54,7 @@ pub enum Command {
     Setup(SetupArgs),
     Demo,
     History { days: Option<u32> },
+    Wrap(WrapArgs),
     Help,
     Version,
 }
@@ -61,6 +68,22 @@ pub struct SetupArgs {
     /// `setup --offline`: the command written runs with `--offline`.
     pub offline: bool,
 }
+
+/// `ccmeter wrap`: the user's own status-line command, run beside ccmeter's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrapArgs {
+    /// The command, exactly as one argument (`setup` writes it single-quoted); `None` when the
+    /// command line has none or more than one (an argument error says so).
+    pub command: Option<String>,
+    /// ccmeter's line at the end of the command's first line instead of on its own.
+    pub inline: bool,
+    /// `CCMETER_WRAP_TIMEOUT_MS`: how long the command may take before it is killed.
+    pub timeout_ms: u64,
+}
+
+/// Longer than `npx -y ccstatusline@latest` takes warm (~0.5 s), short enough that a hung
+/// command never leaves Claude Code without a status line for long.
+pub const WRAP_TIMEOUT_MS: u64 = 2000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -163,6 +186,11 @@ pub fn from_process() -> Config {
     config.detail_ttl = seconds("CCMETER_DETAIL_TTL", 900);
     config.warn_at = parse_warn_at(var("CCMETER_WARN_AT").as_deref());
     config.user_agent = var("CCMETER_USER_AGENT").and_then(|v| header_value(&v));
+    if let Command::Wrap(w) = &mut config.command {
+        w.timeout_ms = var("CCMETER_WRAP_TIMEOUT_MS")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(WRAP_TIMEOUT_MS);
+    }
     if let Some(base) = var("CCMETER_API_BASE").filter(|s| !s.is_empty()) {
         config.api_base = base.trim_end_matches('/').to_string();
     }
@@ -201,8 +229,23 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
     let mut wait = false;
     let mut check_endpoint = false;
     let mut days = None;
+    let mut wrap = WrapArgs {
+        command: None,
+        inline: false,
+        timeout_ms: WRAP_TIMEOUT_MS,
+    };
+    let mut wrap_commands = 0;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
+        // After `wrap`, a word that is not a flag (or anything after `--`) is the command.
+        if matches!(c.command, Command::Wrap(_)) && (arg == "--" || !arg.starts_with('-')) {
+            let command = if arg == "--" { it.next() } else { Some(arg) };
+            if let Some(command) = command {
+                wrap_commands += 1;
+                wrap.command.get_or_insert_with(|| command.clone());
+            }
+            continue;
+        }
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
@@ -215,7 +258,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             v
         };
         match flag {
-            "refresh" | "hook" | "doctor" | "setup" | "demo" | "history" | "help"
+            "refresh" | "hook" | "doctor" | "setup" | "demo" | "history" | "help" | "wrap"
                 if c.command == Command::Line =>
             {
                 c.command = match flag {
@@ -227,6 +270,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
                     "setup" => Command::Setup(SetupArgs::default()),
                     "demo" => Command::Demo,
                     "history" => Command::History { days: None },
+                    "wrap" => Command::Wrap(wrap.clone()),
                     _ => Command::Help,
                 }
             }
@@ -260,6 +304,7 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             "--dry-run" => setup.dry_run = true,
             "--force" => setup.force = true,
             "--uninstall" => setup.uninstall = true,
+            "--inline" => wrap.inline = true,
             other => c.arg_errors.push(unknown_argument(other)),
         }
     }
@@ -273,6 +318,19 @@ pub fn parse_args(args: &[String], env: Env) -> Config {
             }
         }
         Command::History { days: d } => *d = days,
+        Command::Wrap(w) => {
+            match wrap_commands {
+                0 => c.arg_errors.push("wrap needs COMMAND".into()),
+                1 => {}
+                _ => {
+                    // `wrap npx -y tool`: running `npx` alone would show the wrong thing.
+                    c.arg_errors
+                        .push("wrap takes COMMAND as one argument: put it in quotes".into());
+                    wrap.command = None;
+                }
+            }
+            *w = wrap;
+        }
         _ => {}
     }
     c
@@ -300,6 +358,8 @@ const KNOWN_WORDS: &[&str] = &[
     "--dry-run",
     "--force",
     "--uninstall",
+    "wrap",
+    "--inline",
 ];
 
 /// `unknown argument histroy; did you mean history?` (the hint only for a near miss).
@@ -491,6 +551,52 @@ mod tests {
         assert!(!bad_arguments_are_fatal(&parse(&["setup", "--x"]), true));
         assert!(!bad_arguments_are_fatal(&parse(&["history", "--x"]), true));
         assert!(!bad_arguments_are_fatal(&parse(&["--json"]), true));
+    }
+
+    #[test]
+    fn wrap_takes_its_command_as_one_argument() {
+        let wrap = |args: &[&str]| {
+            let c = parse(args);
+            match c.command {
+                Command::Wrap(w) => (w, c.arg_errors),
+                other => panic!("{other:?}"),
+            }
+        };
+        let (w, errors) = wrap(&[
+            "wrap",
+            "--inline",
+            "npx -y ccstatusline@latest",
+            "--color",
+            "tmux",
+        ]);
+        assert_eq!(
+            w,
+            WrapArgs {
+                command: Some("npx -y ccstatusline@latest".into()),
+                inline: true,
+                timeout_ms: WRAP_TIMEOUT_MS,
+            }
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        // Subcommand names and `=` are just text once the command is being read.
+        let (w, _) = wrap(&["--offline", "wrap", "--", "hook"]);
+        assert_eq!(w.command.as_deref(), Some("hook"));
+        let (w, _) = wrap(&["wrap", "FOO=1 tool"]);
+        assert_eq!(w.command.as_deref(), Some("FOO=1 tool"));
+        let (w, errors) = wrap(&["wrap", "npx", "-y", "ccstatusline@latest"]);
+        assert_eq!(w.command, None);
+        assert_eq!(
+            errors,
+            [
+                "unknown argument -y",
+                "wrap takes COMMAND as one argument: put it in quotes"
+            ]
+        );
+        let (w, errors) = wrap(&["wrap"]);
+        assert_eq!(
+            (w.command, errors),
+            (None, vec!["wrap needs COMMAND".to_string()])
+        );
     }
 
     #[test]

@@ -42,6 +42,54 @@ pub struct Input {
     /// Claude Code's `version` (`2.1.197`), when it looks like one: it goes into the usage
     /// endpoint's User-Agent, so nothing but a short run of version characters is taken.
     pub claude_code_version: Option<String>,
+    /// Claude Code's own facts about the session, for the `--format` status-line fields:
+    /// raw as sent (never printed without `text::clean`).
+    pub session: Session,
+}
+
+/// What a status line shows besides the limits: `model.display_name`, the working directory
+/// (`workspace.current_dir`, else `cwd`), `context_window.used_percentage` and
+/// `cost.total_cost_usd`. Each is `None` when absent or of the wrong type.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Session {
+    pub model_name: Option<String>,
+    pub current_dir: Option<String>,
+    pub context_percent: Option<f64>,
+    pub cost_usd: Option<f64>,
+}
+
+impl Session {
+    fn parse(obj: &serde_json::Map<String, Value>) -> Session {
+        let at = |path: &[&str]| -> Option<&Value> {
+            let (first, rest) = path.split_first()?;
+            rest.iter().try_fold(obj.get(*first)?, |v, k| v.get(*k))
+        };
+        let text = |path: &[&str]| at(path).and_then(Value::as_str).map(String::from);
+        let number = |path: &[&str]| at(path).and_then(lenient_f64);
+        Session {
+            model_name: text(&["model", "display_name"]),
+            current_dir: text(&["workspace", "current_dir"])
+                .filter(|d| !d.is_empty())
+                .or_else(|| text(&["cwd"])),
+            context_percent: number(&["context_window", "used_percentage"]),
+            cost_usd: number(&["cost", "total_cost_usd"]),
+        }
+    }
+
+    /// The last component of the working directory: `shop` for `/home/dev/shop/`.
+    pub fn dir_name(&self) -> Option<&str> {
+        let dir = self.current_dir.as_deref()?;
+        #[cfg(windows)]
+        let seps: &[char] = &['/', '\\'];
+        #[cfg(not(windows))]
+        let seps: &[char] = &['/'];
+        let trimmed = dir.trim_end_matches(seps);
+        if trimmed.is_empty() {
+            // The root itself.
+            return (!dir.is_empty()).then_some(&dir[..1]);
+        }
+        trimmed.rsplit(seps).next()
+    }
 }
 
 /// Longer than any real version string; anything beyond is not one.
@@ -76,6 +124,31 @@ pub fn read_stdin_sized() -> Result<Option<Vec<u8>>, TooLarge> {
         return Ok(None);
     }
     read_bounded(&mut stdin.lock())
+}
+
+/// How long [`read_pending`] waits for the EOF after the JSON: Claude Code closes stdin right
+/// after writing it, so this is only ever spent on a writer that holds the pipe open.
+const PENDING_WAIT: Duration = Duration::from_millis(50);
+
+/// Appends to `buf` whatever follows the JSON [`read_stdin`] stopped at (Claude Code's trailing
+/// newline, which may arrive in a later read when a large payload is split), up to the EOF or
+/// [`PENDING_WAIT`]: so `ccmeter wrap` hands the command it runs the very bytes it was given.
+pub fn read_pending(buf: &mut Vec<u8>) {
+    if !cfg!(unix) {
+        // No way to wait without blocking; Claude Code writes its JSON and newline at once.
+        return;
+    }
+    let start = Instant::now();
+    let mut chunk = [0u8; 4096];
+    let mut stdin = std::io::stdin().lock();
+    while buf.len() < MAX_INPUT && wait_readable(PENDING_WAIT.saturating_sub(start.elapsed())) {
+        match stdin.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n.min(MAX_INPUT - buf.len())]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -235,6 +308,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
             .get("version")
             .and_then(Value::as_str)
             .and_then(plausible_version),
+        session: Session::parse(&obj),
     }
 }
 
@@ -341,6 +415,35 @@ mod tests {
             br#"{"rate_limits":{"five_hour":{"used_percentage":1000,"resets_at":1795000000}}}"#;
         let s = parse(edge, NOW).rate_limits.unwrap();
         assert_eq!(s.five_hour.unwrap().used, Used::Percent(1000.0));
+    }
+
+    #[test]
+    fn session_fields_for_the_status_line() {
+        let session = parse(&fixture("statusline-full.json"), NOW).session;
+        assert_eq!(
+            session,
+            Session {
+                model_name: Some("Sonnet 4.5".into()),
+                current_dir: Some("/home/dev/shop".into()),
+                context_percent: Some(24.0),
+                cost_usd: Some(1.2734),
+            }
+        );
+        assert_eq!(session.dir_name(), Some("shop"));
+        let session = |json: &str| parse(json.as_bytes(), NOW).session;
+        // `cwd` when the workspace has no directory; odd types are absent, never an error.
+        let s = session(
+            r#"{"cwd":"/srv/app/","workspace":{"current_dir":""},"model":{"display_name":7},
+                "context_window":{"used_percentage":"12.5"},"cost":{"total_cost_usd":null}}"#,
+        );
+        assert_eq!(s.current_dir.as_deref(), Some("/srv/app/"));
+        assert_eq!(s.dir_name(), Some("app"));
+        assert_eq!(
+            (s.model_name, s.context_percent, s.cost_usd),
+            (None, Some(12.5), None)
+        );
+        assert_eq!(session(r#"{"cwd":"/"}"#).dir_name(), Some("/"));
+        assert_eq!(session(r#"{"model":"opus"}"#), Session::default());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod estimate;
 pub mod files;
 pub mod fmt;
+pub mod git;
 pub mod history;
 pub mod input;
 pub mod paths;

@@ -13,7 +13,10 @@ fn main() {
             std::process::exit(2);
         }
     }
-    if !matches!(config.command, Command::Line | Command::Hook) {
+    if !matches!(
+        config.command,
+        Command::Line | Command::Hook | Command::Wrap(_)
+    ) {
         restore_sigpipe();
     }
     let code = match &config.command {
@@ -24,6 +27,7 @@ fn main() {
         Command::Setup(args) => cmd::setup::run(&config, args),
         Command::Demo => cmd::demo::run(&config),
         Command::History { days } => cmd::history::run(&config, *days),
+        Command::Wrap(args) => cmd::wrap::run(&config, args),
         Command::Help => {
             print!("{}", cli::USAGE);
             0
@@ -37,8 +41,8 @@ fn main() {
 }
 
 /// For the human-facing commands, behave like any Unix tool when the reader goes away
-/// (`ccmeter doctor | head -1`): die quietly of SIGPIPE instead of panicking on EPIPE. Line mode
-/// and hooks keep Rust's default (EPIPE as an error they ignore) so they always exit 0.
+/// (`ccmeter doctor | head -1`): die quietly of SIGPIPE instead of panicking on EPIPE. Line mode,
+/// hooks and `wrap` keep Rust's default (EPIPE as an error they ignore) so they always exit 0.
 fn restore_sigpipe() {
     #[cfg(unix)]
     // SAFETY: resetting a signal disposition to its default before any thread is started.

@@ -342,6 +342,48 @@ pub fn json(report: &Report) -> String {
 /// With a zsh or tmux target the values are escaped (`61%%`, `##`) and the template's own text
 /// is left alone, so `%F{red}{5h}%f` works as the user wrote it.
 pub fn template(report: &Report, style: Style, tpl: &str) -> String {
+    template_with(report, style, tpl, &Fields::default())
+}
+
+/// Longest model name, directory name and branch a status-line field shows.
+const FIELD_MAX: usize = 40;
+
+/// Claude Code's own facts about the session, for the status-line fields of `--format`
+/// (`{model_name} {dir} {branch} {context} {cost}`), as they came from outside: each is cleaned
+/// of control characters and capped here, where it is printed. Absent ones print empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fields<'a> {
+    pub model_name: Option<&'a str>,
+    pub dir: Option<&'a str>,
+    pub branch: Option<&'a str>,
+    pub context_percent: Option<f64>,
+    pub cost_usd: Option<f64>,
+}
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        let text = |v: Option<&str>| crate::text::clean(v.unwrap_or_default(), FIELD_MAX);
+        Some(match key {
+            "model_name" => text(self.model_name),
+            "dir" => text(self.dir),
+            "branch" => text(self.branch),
+            "context" => self
+                .context_percent
+                .map(|p| format!("{}%", round_percent(p)))
+                .unwrap_or_default(),
+            // A session's cost in dollars; anything negative or absurd is not one.
+            "cost" => self
+                .cost_usd
+                .filter(|c| (0.0..1e9).contains(c))
+                .map(|c| format!("${c:.2}"))
+                .unwrap_or_default(),
+            _ => return None,
+        })
+    }
+}
+
+/// [`template`] with the status-line fields too.
+pub fn template_with(report: &Report, style: Style, tpl: &str, fields: &Fields) -> String {
     let snap = report.snapshot.as_ref();
     let now = report.now;
     let value = |w: Option<&Window>| match w {
@@ -399,7 +441,7 @@ pub fn template(report: &Report, style: Style, tpl: &str) -> String {
                     .map(|p| fmt_pace(p.pace))
                     .unwrap_or_default(),
             ),
-            _ => None,
+            _ => fields.get(key),
         };
         match replacement {
             Some(r) => out.push_str(&escape(style, &r)),
@@ -648,6 +690,44 @@ mod tests {
             .map(|s| format!("{:?}", line(&r, *s)))
             .collect();
         insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn status_line_fields_are_formatted_cleaned_and_escaped() {
+        let r = report(Some(snap(Source::Stdin, 0, Some((61.4, 7980)), None)));
+        let tpl = "{model_name}|{dir}|{branch}|{context}|{cost}|{5h}";
+        let fields = Fields {
+            model_name: Some("Opus 4.1 \x1b[31m(1M)"),
+            dir: Some("shop"),
+            branch: Some("feat/100%-#1"),
+            context_percent: Some(23.5),
+            cost_usd: Some(1.2734),
+        };
+        assert_eq!(
+            template_with(&r, Style::Plain, tpl, &fields),
+            "Opus 4.1 [31m(1M)|shop|feat/100%-#1|24%|$1.27|61%"
+        );
+        assert_eq!(
+            template_with(&r, Style::Zsh, tpl, &fields),
+            "Opus 4.1 [31m(1M)|shop|feat/100%%-#1|24%%|$1.27|61%%"
+        );
+        assert_eq!(
+            template_with(&r, Style::Tmux, tpl, &fields),
+            "Opus 4.1 [31m(1M)|shop|feat/100%-##1|24%|$1.27|61%"
+        );
+        // Absent, absurd or over-long values.
+        let odd = Fields {
+            model_name: Some(&"m".repeat(100)),
+            context_percent: Some(140.0),
+            cost_usd: Some(-1.0),
+            ..Fields::default()
+        };
+        let long = format!("{}…", "m".repeat(FIELD_MAX - 1));
+        assert_eq!(
+            template_with(&r, Style::Plain, tpl, &odd),
+            format!("{long}|||100%||61%")
+        );
+        assert_eq!(template(&r, Style::Plain, tpl), "|||||61%");
     }
 
     #[test]

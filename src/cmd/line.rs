@@ -4,13 +4,15 @@
 //! process it may start is the detached refresh worker, and it never waits for it.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::cli::{ColorChoice, Config, Output};
+use crate::git;
 use crate::history::{self, Tail};
 use crate::input::{self, Input};
 use crate::projection;
 use crate::refresh;
-use crate::render::{self, Style};
+use crate::render::{self, Fields, Style};
 use crate::report::{self, Report};
 use crate::store::Entry;
 use crate::usage::{self, Snapshot};
@@ -31,14 +33,35 @@ pub fn run(config: &Config) -> i32 {
         .map(|b| input::parse(&b, now))
         .unwrap_or_default();
     let report = current(config, &input, now);
-    let text = match &config.output {
-        Output::Line => render::line(&report, style(config, &input)),
-        Output::Json => render::json(&report),
-        Output::Format(t) => render::template(&report, style(config, &input), t),
-    };
+    let text = output(config, &input, &report);
     // A closed stdout (the reader went away) is not worth a panic or a non-zero exit.
     let _ = writeln!(std::io::stdout().lock(), "{text}");
     0
+}
+
+/// `report` as the command line asked for it: the line, `--json` or a `--format` template.
+pub fn output(config: &Config, input: &Input, report: &Report) -> String {
+    match &config.output {
+        Output::Line => render::line(report, style(config, input)),
+        Output::Json => render::json(report),
+        Output::Format(t) => {
+            let session = &input.session;
+            // Two small reads under the working directory, only for a template that shows it.
+            let branch = session
+                .current_dir
+                .as_deref()
+                .filter(|_| t.contains("{branch}"))
+                .and_then(|d| git::branch(Path::new(d)));
+            let fields = Fields {
+                model_name: session.model_name.as_deref(),
+                dir: session.dir_name(),
+                branch: branch.as_deref(),
+                context_percent: session.context_percent,
+                cost_usd: session.cost_usd,
+            };
+            render::template_with(report, style(config, input), t, &fields)
+        }
+    }
 }
 
 /// What is known now, recording stdin's numbers when they are news and kicking off a background

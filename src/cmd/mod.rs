@@ -6,3 +6,4 @@ pub mod history;
 pub mod hook;
 pub mod line;
 pub mod setup;
+pub mod wrap;
