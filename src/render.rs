@@ -17,7 +17,7 @@ pub enum Style {
     Plain,
     /// ANSI SGR, for terminals and Claude Code's status line.
     Ansi,
-    /// tmux `#[fg=…]` style markers for `status-right`.
+    /// tmux `#[fg=…,bg=black]` style markers for `status-right`.
     Tmux,
     /// zsh prompt escapes (`%F{…}`), with literal `%` doubled.
     Zsh,
@@ -55,7 +55,10 @@ fn paint(style: Style, colour: Colour, text: &str) -> String {
     match style {
         Style::Plain => text.to_string(),
         Style::Ansi => format!("\x1b[{sgr}m{text}\x1b[0m"),
-        Style::Tmux => format!("#[fg={name}]{text}#[fg=default]"),
+        // On its own dark ground: tmux's default status bar is green (the green number would
+        // vanish on it, the yellow one barely show), and a dark theme's is dark. Both then go
+        // back to whatever the bar had.
+        Style::Tmux => format!("#[fg={name},bg=black]{text}#[fg=default,bg=default]"),
         Style::Zsh => format!("%F{{{name}}}{text}%f"),
         Style::Bash => format!("\x01\x1b[{sgr}m\x02{text}\x01\x1b[0m\x02"),
     }

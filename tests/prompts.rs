@@ -104,7 +104,7 @@ fn colour_targets_escape_for_their_shell() {
     let run = |mode: &str| one_line(&timed(s.cmd(&["--color", mode]), Stdio::null()));
     assert_eq!(
         run("tmux"),
-        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m · 5h full in 1h44m"
+        "#[fg=yellow,bg=black]5h 61%#[fg=default,bg=default] · #[fg=green,bg=black]7d 23%#[fg=default,bg=default] ↻2h13m · 5h full in 1h44m"
     );
     // zsh expands `%`: every literal one is doubled.
     assert_eq!(
@@ -139,7 +139,7 @@ fn colour_targets_escape_for_their_shell() {
     c.env("CCMETER_NOW", (NOW + 720).to_string());
     assert_eq!(
         one_line(&timed(c, Stdio::null())),
-        "#[fg=red]5h 88%#[fg=default] ↻2h01m · 5h full in 25m (12m ago)"
+        "#[fg=red,bg=black]5h 88%#[fg=default,bg=default] ↻2h01m · 5h full in 25m (12m ago)"
     );
 }
 
@@ -168,7 +168,7 @@ fn no_color_turns_auto_off_but_not_explicit_targets() {
     // A target the user chose explicitly wins.
     assert_eq!(
         with(&["--color", "tmux"], "1", b""),
-        "#[fg=yellow]5h 61%#[fg=default] · #[fg=green]7d 23%#[fg=default] ↻2h13m · 5h full in 1h44m"
+        "#[fg=yellow,bg=black]5h 61%#[fg=default,bg=default] · #[fg=green,bg=black]7d 23%#[fg=default,bg=default] ↻2h13m · 5h full in 1h44m"
     );
 }
 
