@@ -10,6 +10,9 @@
 #   1. status line: `ccmeter setup` wires the status line into $HOME/.claude/settings.json,
 #      Claude Code runs it after the first reply with rate_limits on stdin, and the line shows
 #      `5h 42%` and `7d 18%`.
+#   1b. beside another status line: statusLine.command is `ccmeter wrap '<stand-in tool>'` (what
+#      `ccmeter setup` writes beside another tool's line); the client shows the stand-in's line and
+#      ccmeter's beneath it, and the stand-in got Claude Code's JSON and newline intact.
 #   2. hooks: `ccmeter setup --hooks` adds `ccmeter hook` to UserPromptSubmit and SessionStart; the
 #      mock is switched to 5h 86 %; in a new session a first prompt gets the 86 % into the status
 #      line (and so into ccmeter's store), a second prompt makes the UserPromptSubmit hook print
@@ -27,6 +30,7 @@
 # Env knobs:
 #   CLAUDE_BIN=/path/to/claude   use this client instead of installing from npm
 #   E2E_CAPTURE_STDIN=FILE       also save the statusLine stdin Claude Code sent (via a tee wrapper)
+#   E2E_WRAP=0                   skip phase 1b (ccmeter wrap)
 #   E2E_HOOKS=0                  skip phases 2-4 (hooks); they run by default
 #   E2E_STOP_FAILURE=0, E2E_MODEL_SWITCH=0   skip phase 3 or 4
 #   E2E_KEEP=1                   keep the temp dir (logs, settings, transcripts) for inspection
@@ -158,6 +162,7 @@ tee "$capture.tmp" | "$ccmeter" && mv -f "$capture.tmp" "$capture"
 EOF
     chmod +x "$tmp/statusline.sh"
     set_status_command "$tmp/statusline.sh"
+    capture_cmd="$tmp/statusline.sh"
 fi
 
 # 4. Claude Code in tmux; one prompt; wait for the reply and for ccmeter's line.
@@ -224,6 +229,46 @@ show_pane "status line"
 ((ok)) || fail "ccmeter's line (5h 42% / 7d 18%) did not appear in the status line"
 grep -q "POST /v1/messages" "$tmp/requests.log" || fail "Claude Code never called the mock"
 say "PASS: Claude Code shows ccmeter's line"
+
+# 4b. Beside another status line. The stand-in reads its stdin to EOF (as ccstatusline does),
+# keeps it, and prints one coloured line.
+if [[ "${E2E_WRAP:-1}" == 1 ]]; then
+    stop_claude
+    say "phase 1b: ccmeter wrap beside another tool's status line"
+    cat > "$tmp/other-statusline.sh" <<EOF
+#!/bin/sh
+cat > "$tmp/other.in"
+printf '\033[35mOTHER-TOOL\033[0m | stand-in status line\n'
+EOF
+    chmod +x "$tmp/other-statusline.sh"
+    set_status_command "$ccmeter wrap '$tmp/other-statusline.sh'"
+    start_claude
+    wait_for "$timeout_s" "❯" || { pane; fail "Claude Code did not reach its prompt (wrap phase)"; }
+    sleep 1
+    prompt "Say hi beside another line."
+    wait_for "$timeout_s" "Hello from the mock." || { pane; fail "no reply from the mock (wrap phase)"; }
+    ok=0
+    wait_for "$timeout_s" "OTHER-TOOL | stand-in status line" "5h 42%" "7d 18%" && ok=1
+    show_pane "status line beside another (ccmeter wrap)"
+    ((ok)) || fail "the wrapped status line did not show both lines"
+    theirs_at="$(pane | grep -nF "OTHER-TOOL | stand-in status line" | tail -n 1 | cut -d: -f1)"
+    ours_at="$(pane | grep -nF "5h 42%" | tail -n 1 | cut -d: -f1)"
+    ((theirs_at < ours_at)) || fail "their line (row $theirs_at) is not above ccmeter's (row $ours_at)"
+    if pane | grep -inE "error|invalid|failed" >&2; then fail "Claude Code reported a problem (above)"; fi
+    stop_claude
+    # What Claude Code sent reached their command intact: one JSON object and a newline.
+    python3 - "$tmp/other.in" <<'PY' || fail "the stand-in's stdin is not Claude Code's JSON and newline"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+assert raw.endswith(b"}\n"), raw[-20:]
+v = json.loads(raw)
+assert "session_id" in v and "model" in v, sorted(v)
+print(f"e2e: their command got {len(raw)} bytes of Claude Code's JSON, rate_limits={'rate_limits' in v}",
+      file=sys.stderr)
+PY
+    set_status_command "${capture_cmd:-$ccmeter}"
+    say "PASS: Claude Code shows the other tool's line with ccmeter's beneath it"
+fi
 
 if [[ "${E2E_HOOKS:-1}" == 0 ]]; then
     if [[ -n "${E2E_CAPTURE_STDIN:-}" ]]; then say "statusLine stdin saved to $capture"; fi
