@@ -7,12 +7,16 @@
 //!
 //!   bench_runner RUNS STDIN_FILE PREPARE_A PREPARE_B PROG_A PROG_B   (PREPARE `-` = none)
 
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 use std::fs::File;
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 // The child is reaped by wait4 (for its rusage), which clippy cannot see.
+#[cfg(unix)]
 #[allow(clippy::zombie_processes)]
 fn run_once(prog: &str, stdin: &str, prepare: &str) -> (f64, i64, f64) {
     if prepare != "-" {
@@ -47,6 +51,14 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// wait4's peak RSS is Unix-only, and so is the benchmark.
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("bench_runner needs Unix (wait4 for peak RSS)");
+    std::process::exit(2);
+}
+
+#[cfg(unix)]
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let [runs, stdin, prep_a, prep_b, prog_a, prog_b] = &a[..] else {

@@ -161,7 +161,7 @@ pub fn parse_warn_at(s: Option<&str>) -> Vec<f64> {
 
 pub fn env_from_process() -> Env {
     Env {
-        home: dirs::home_dir(),
+        home: crate::paths::home_dir(),
         claude_config_dir: var("CLAUDE_CONFIG_DIR"),
         securestorage_config_dir: var("CLAUDE_SECURESTORAGE_CONFIG_DIR"),
         cache_dir: var("CCMETER_CACHE_DIR")

@@ -31,6 +31,7 @@ pub fn unsafe_dir_reason(e: &io::Error) -> Option<String> {
         .map(|u| u.0.clone())
 }
 
+#[cfg(unix)]
 fn refuse(why: String) -> io::Error {
     io::Error::new(io::ErrorKind::PermissionDenied, UnsafeDir(why))
 }
@@ -82,6 +83,7 @@ pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
@@ -145,8 +147,11 @@ fn open_regular_meta(path: &Path) -> io::Result<(File, fs::Metadata)> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
+    #[cfg(windows)]
+    windows_no_follow(&mut opts);
     let f = opts.open(path).map_err(not_followed)?;
     let meta = f.metadata()?;
+    refuse_link(&meta)?;
     if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -159,13 +164,39 @@ fn open_regular_meta(path: &Path) -> io::Result<(File, fs::Metadata)> {
 /// Options for any file ccmeter creates or appends to in the cache dir: owner-only, and a
 /// symlink at the name is an error rather than a way to write somewhere else.
 pub fn cache_open_options() -> OpenOptions {
+    #[cfg_attr(not(any(unix, windows)), allow(unused_mut))]
     let mut opts = OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
+    #[cfg(windows)]
+    windows_no_follow(&mut opts);
     opts
+}
+
+/// Windows has no `O_NOFOLLOW`: `FILE_FLAG_OPEN_REPARSE_POINT` opens a symlink or junction
+/// itself instead of what it points to, so a planted link is never read or written through; the
+/// caller's metadata check (or [`refuse_link`]) then sees a link, not a regular file. Nor are
+/// there FIFOs to block on outside `\\.\pipe\`, so nothing stands for `O_NONBLOCK`.
+#[cfg(windows)]
+pub fn windows_no_follow(opts: &mut OpenOptions) {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    opts.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+}
+
+/// The error `O_NOFOLLOW` gives on Unix, for a file opened on Windows that turns out to be a
+/// link (opened as itself by [`windows_no_follow`]).
+pub fn refuse_link(meta: &fs::Metadata) -> io::Result<()> {
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a symbolic link (not followed)",
+        ));
+    }
+    Ok(())
 }
 
 /// `ELOOP` from `O_NOFOLLOW` says "symlink loop", which would send a user hunting for a loop.
@@ -277,13 +308,16 @@ impl Drop for FileLock {
 }
 
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    cache_open_options()
+    let file = cache_open_options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(not_followed)
+        .map_err(not_followed)?;
+    #[cfg(windows)]
+    refuse_link(&file.metadata()?)?;
+    Ok(file)
 }
 
 /// A positioned read that leaves the file offset alone (the scan log, its index and transcripts).
@@ -294,7 +328,7 @@ pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()>
 
 #[cfg(not(unix))]
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
+    use std::io::{Read, Seek, SeekFrom};
     let mut f = file;
     f.seek(SeekFrom::Start(offset))?;
     f.read_exact(buf)

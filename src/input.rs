@@ -166,7 +166,12 @@ fn wait_readable(timeout: Duration) -> bool {
     n > 0
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+fn wait_readable(timeout: Duration) -> bool {
+    crate::windows::stdin_readable(timeout)
+}
+
+#[cfg(not(any(unix, windows)))]
 fn wait_readable(_timeout: Duration) -> bool {
     true
 }

@@ -22,6 +22,8 @@ pub mod store;
 mod testutil;
 pub mod text;
 pub mod usage;
+#[cfg(windows)]
+pub mod windows;
 
 /// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
 /// `CCMETER_NOW` pins it, so black-box tests and `demo`-style reproductions are deterministic.

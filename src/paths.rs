@@ -53,6 +53,17 @@ impl ConfigDir {
     }
 }
 
+/// The home dir as Claude Code finds it. On Windows that is `%USERPROFILE%` first (Node's and
+/// Bun's `os.homedir()`), which `dirs` does not read; elsewhere `$HOME`, then the password
+/// database (`dirs`).
+pub fn home_dir() -> Option<PathBuf> {
+    #[cfg(windows)]
+    if let Some(profile) = std::env::var_os("USERPROFILE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(profile));
+    }
+    dirs::home_dir()
+}
+
 fn home(env: &Env) -> PathBuf {
     env.home.clone().unwrap_or_else(|| PathBuf::from("."))
 }

@@ -176,6 +176,17 @@ fn spawn_worker(offline: bool) -> std::io::Result<()> {
         // command must not take the worker down mid-write.
         cmd.process_group(0);
     }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        // The same on Windows: no console to share (none flashes up, and closing Claude Code's
+        // does not end the worker) and a process group of its own (Ctrl-C is not sent to it);
+        // and our pipes to Claude Code kept out of it, or it would wait for the worker.
+        const DETACHED_PROCESS: u32 = 0x0000_0008;
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+        crate::windows::stop_std_handle_inheritance();
+    }
     // Not waited for: the child outlives us and is reaped by init.
     cmd.spawn().map(drop)
 }

@@ -1,4 +1,6 @@
 //! The local estimate through the real binary: transcripts that are not regular files.
+//! (FIFOs are a Unix thing: Windows has no named pipes in the file system to plant.)
+#![cfg(unix)]
 
 mod common;
 

@@ -160,12 +160,15 @@ fn readings_are_appended_only_when_they_change_or_every_five_minutes() {
             NOW + 4 * 86_400
         )
     );
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(history_file(&s))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(history_file(&s))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
 
 #[test]

@@ -80,6 +80,7 @@ fn stdin_reading_is_shared_with_a_prompt_that_has_no_stdin() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn store_file_is_private_and_not_rewritten_for_identical_numbers() {
     use std::os::unix::fs::PermissionsExt;
@@ -359,6 +360,7 @@ fn absurd_reset_times_are_unknown() {
 }
 
 /// The key the sandbox's account is stored under (the store file's stem).
+#[cfg(unix)]
 fn account_key(sandbox: &Sandbox) -> String {
     one_line(&sandbox.run(&[], &fixture("statusline-full.json")));
     sandbox.wait_for_worker();
@@ -373,6 +375,7 @@ fn account_key(sandbox: &Sandbox) -> String {
 /// Links planted in the cache dir at the names ccmeter opens — the write lock, the refresh
 /// lock and start marker, the hook state, and the temp names a pid-based scheme would use —
 /// never get their targets created or written.
+#[cfg(unix)]
 #[test]
 fn symlinks_planted_in_the_cache_dir_are_never_followed() {
     let sandbox = Sandbox::new();
@@ -426,6 +429,7 @@ fn symlinks_planted_in_the_cache_dir_are_never_followed() {
 
 /// A cache dir another user could write to is refused: nothing is read from it or written to
 /// it, the line still comes from stdin, and `doctor` says which dir and why.
+#[cfg(unix)]
 #[test]
 fn a_cache_dir_open_to_others_is_refused() {
     use std::os::unix::fs::PermissionsExt;
@@ -485,6 +489,7 @@ fn a_cache_dir_open_to_others_is_refused() {
 
 /// A cache dir the user made read-only stays read-only, and `doctor` says it cannot write there
 /// (where root ignores the mode, a file in the way stands in for it).
+#[cfg(unix)]
 #[test]
 fn a_read_only_cache_dir_is_left_alone_and_doctor_says_it_cannot_write() {
     use std::os::unix::fs::PermissionsExt;

@@ -150,10 +150,17 @@ fn claude_codes_version_from_stdin_goes_into_the_user_agent() {
     assert_eq!(store_json(&s)["claude_code_version"], "2.1.300");
     // The same version again writes nothing.
     let file = s.store_file().unwrap();
+    #[cfg(unix)]
     let stamp = |p: &std::path::Path| {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(p).unwrap();
         (m.ino(), m.mtime_nsec(), m.len())
+    };
+    // No inode number on Windows: a rewrite still shows in the modification time.
+    #[cfg(not(unix))]
+    let stamp = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.modified().unwrap(), m.len())
     };
     s.wait_for_worker();
     let written = stamp(&file);

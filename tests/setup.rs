@@ -4,7 +4,9 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::Output;
 
 use common::Sandbox;
@@ -949,6 +951,7 @@ fn ccmeter_at_another_path_is_recognised_not_doubled_or_refused() {
     assert_eq!(v["statusLine"]["refreshInterval"], 30);
 }
 
+#[cfg(unix)]
 #[test]
 fn force_is_refused_when_the_replaced_status_line_cannot_be_kept() {
     use std::os::unix::fs::PermissionsExt;

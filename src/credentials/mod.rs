@@ -2,8 +2,9 @@
 //! the token.
 //!
 //! Order: `CLAUDE_CODE_OAUTH_TOKEN`, then (macOS) the keychain item named after the config dir,
-//! read through `/usr/bin/security` as Claude Code does (see `keychain.rs` for why), then
-//! `<config dir>/.credentials.json`. The result is a state ([`Lookup`]), not a string, plus
+//! read through `/usr/bin/security` as Claude Code does (see `keychain.rs` for why), or (Windows,
+//! when Claude Code keeps its login there) the Credential Manager item of the same name (see
+//! `credman.rs`), then `<config dir>/.credentials.json`. The result is a state ([`Lookup`]), not a string, plus
 //! a list of what was looked at for `doctor`.
 //!
 //! Deliberately read-only: refresh tokens are single-use, so refreshing one would log Claude Code
@@ -13,6 +14,7 @@
 //! module only as an `Authorization` header via [`Token::authorize`]. No error or probe text
 //! carries file contents.
 
+mod credman;
 mod file;
 mod keychain;
 
@@ -85,7 +87,12 @@ fn wipe(mut bytes: Vec<u8>) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Env,
-    Keychain { service: String, account: String },
+    Keychain {
+        service: String,
+        account: String,
+    },
+    /// A Windows Credential Manager generic credential, by TargetName.
+    CredentialManager(String),
     File(PathBuf),
 }
 
@@ -95,6 +102,9 @@ impl fmt::Display for Origin {
             Origin::Env => write!(f, "env {ENV_VAR}"),
             Origin::Keychain { service, account } => {
                 write!(f, "keychain \"{service}\" (account {account})")
+            }
+            Origin::CredentialManager(target) => {
+                write!(f, "Windows Credential Manager \"{target}\"")
             }
             Origin::File(path) => write!(f, "file {}", path.display()),
         }
@@ -268,6 +278,10 @@ enum KeychainRead {
 /// Looks up `(service, account)`: the real keychain on macOS, a stand-in in tests.
 type KeychainReader<'a> = &'a dyn Fn(&str, &str) -> KeychainRead;
 
+/// Looks up one Credential Manager item by TargetName: `CredReadW` on Windows, a stand-in in
+/// tests.
+type CredmanReader<'a> = &'a dyn Fn(&str) -> credman::Item;
+
 /// `CLAUDE_CODE_OAUTH_TOKEN`, or `None` when unset or empty.
 pub fn env_token() -> Option<String> {
     let raw = std::env::var_os(ENV_VAR)?;
@@ -317,29 +331,54 @@ pub fn discover_from_env(
     keychain_wait: Option<&KeychainWait>,
 ) -> Discovery {
     let user = std::env::var("USER").ok();
+    #[cfg(windows)]
+    let credman = credman::enabled();
+    #[cfg(not(windows))]
+    let credman = false;
     discover(
         config_dir,
         env_token(),
         user.as_deref(),
         now.saturating_mul(1000),
         keychain_wait,
+        credman,
     )
 }
 
 /// Finds the login. `env_token` is [`env_token()`]'s value, `user` is `$USER`, `now_ms` unix ms.
-/// Reads the keychain (macOS, unless `keychain_wait` still runs) and the file; writes nothing.
+/// Reads the keychain (macOS, unless `keychain_wait` still runs), the Credential Manager
+/// (Windows, when `credman` says Claude Code keeps its login there) and the file; writes nothing.
 pub fn discover(
     config_dir: &ConfigDir,
     env_token: Option<String>,
     user: Option<&str>,
     now_ms: i64,
     keychain_wait: Option<&KeychainWait>,
+    credman: bool,
 ) -> Discovery {
     #[cfg(target_os = "macos")]
     let keychain: Option<KeychainReader> = Some(&keychain::read);
     #[cfg(not(target_os = "macos"))]
     let keychain: Option<KeychainReader> = None;
-    discover_with(config_dir, env_token, user, now_ms, keychain, keychain_wait)
+    #[cfg(windows)]
+    let credman: Option<CredmanReader> = credman.then_some(&credman::read_item);
+    // Claude Code keeps its login in the Credential Manager only on Windows.
+    #[cfg(not(windows))]
+    let credman: Option<CredmanReader> = credman.then_some(&no_credman);
+    discover_with(
+        config_dir,
+        env_token,
+        user,
+        now_ms,
+        keychain,
+        keychain_wait,
+        credman,
+    )
+}
+
+#[cfg(not(windows))]
+fn no_credman(_target: &str) -> credman::Item {
+    credman::Item::Missing
 }
 
 fn discover_with(
@@ -349,6 +388,7 @@ fn discover_with(
     now_ms: i64,
     keychain: Option<KeychainReader>,
     keychain_wait: Option<&KeychainWait>,
+    credman: Option<CredmanReader>,
 ) -> Discovery {
     let now = now_ms.div_euclid(1000);
     // Unless the keychain is asked below, a pause still running stays as it is.
@@ -364,6 +404,10 @@ fn discover_with(
             service: service.clone(),
             account: account.clone(),
         });
+    let credman = credman.map(|read| (read, credman::target(&keychain_service(config_dir))));
+    let credman_origin = credman
+        .as_ref()
+        .map(|(_, target)| Origin::CredentialManager(target.clone()));
     let skipped = |origin: &Origin, why: &str| format!("{origin}: not checked ({why})");
 
     if let Some(secret) = env_token.filter(|t| !t.is_empty()) {
@@ -371,6 +415,7 @@ fn discover_with(
         probes.push(format!("{}: {}", Origin::Env, summary(&lookup, now_ms)));
         let why = format!("{ENV_VAR} comes first");
         probes.extend(keychain_origin.iter().map(|o| skipped(o, &why)));
+        probes.extend(credman_origin.iter().map(|o| skipped(o, &why)));
         probes.push(skipped(&file_origin, &why));
         return Discovery {
             lookup,
@@ -473,6 +518,37 @@ fn discover_with(
                     reason: reason.clone(),
                 });
                 keychain_trouble = Some(trouble(problem, reason));
+            }
+        }
+    }
+
+    // Claude Code reads the Credential Manager first and falls back to the file when the item is
+    // missing or unreadable; so does this, reporting the item's trouble only when the file has
+    // nothing either.
+    if let (Some((read, target)), Some(origin)) = (credman, credman_origin) {
+        match credman::assemble(read, &target) {
+            credman::Read::NotFound => probes.push(format!("{origin}: not found")),
+            credman::Read::Unreadable(reason) => {
+                probes.push(format!("{origin}: unreadable: {reason}"));
+                keychain_trouble = Some(Lookup::Unreadable { origin, reason });
+            }
+            credman::Read::Found(bytes) => {
+                let lookup = judge(file::parse(&bytes.0), origin.clone(), now_ms);
+                drop(bytes);
+                probes.push(format!("{origin}: {}", summary(&lookup, now_ms)));
+                if let Lookup::Unreadable { .. } = lookup {
+                    keychain_trouble = Some(lookup);
+                } else {
+                    probes.push(skipped(
+                        &file_origin,
+                        "the Credential Manager item comes first",
+                    ));
+                    return Discovery {
+                        lookup,
+                        probes,
+                        keychain_wait: new_wait,
+                    };
+                }
             }
         }
     }

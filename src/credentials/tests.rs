@@ -41,6 +41,7 @@ fn discover_files(config_dir: &ConfigDir, env_token: Option<&str>, now_ms: i64) 
         now_ms,
         None,
         None,
+        None,
     )
 }
 
@@ -66,7 +67,15 @@ fn discover_keychain_waiting(
             .push((service.to_string(), account.to_string()));
         answer()
     };
-    discover_with(config_dir, None, Some("alice"), NOW_MS, Some(&read), wait)
+    discover_with(
+        config_dir,
+        None,
+        Some("alice"),
+        NOW_MS,
+        Some(&read),
+        wait,
+        None,
+    )
 }
 
 /// Every text a user could ever see from this lookup, plus every `Debug`.
@@ -846,5 +855,105 @@ fn authorize_sends_the_bearer_header() {
             .lines()
             .any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {ACCESS}"))),
         "{request}"
+    );
+}
+
+// --- the Windows Credential Manager step, with stand-in items ---
+
+/// Discovery with a stand-in Credential Manager holding `items` (TargetName → value); records
+/// every TargetName asked for.
+fn discover_credman(
+    config_dir: &ConfigDir,
+    env_token: Option<&str>,
+    items: &[(&str, &str)],
+    asked: &std::cell::RefCell<Vec<String>>,
+) -> Discovery {
+    let read = |target: &str| {
+        asked.borrow_mut().push(target.to_string());
+        match items.iter().find(|(t, _)| *t == target) {
+            Some((_, "<fail>")) => credman::Item::Failed("Credential Manager error 5".into()),
+            Some((_, v)) => credman::Item::Value(SecretBytes(v.as_bytes().to_vec())),
+            None => credman::Item::Missing,
+        }
+    };
+    discover_with(
+        config_dir,
+        env_token.map(String::from),
+        Some("alice"),
+        NOW_MS,
+        None,
+        None,
+        Some(&read),
+    )
+}
+
+#[test]
+fn credential_manager_item_comes_before_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_creds(tmp.path(), LOGGED_OUT);
+    let dir = configured(tmp.path().to_str().unwrap());
+    let target = format!("{}/claude-code-user", keychain_service(&dir));
+    let asked = Default::default();
+    let d = discover_credman(&dir, None, &[(target.as_str(), SAMPLE)], &asked);
+    let Lookup::Ready(found) = &d.lookup else {
+        panic!("{:?}", d.lookup)
+    };
+    assert_eq!(found.origin, Origin::CredentialManager(target.clone()));
+    assert_eq!(
+        asked.borrow().as_slice(),
+        &[format!("{target}#m"), target.clone()]
+    );
+    assert_eq!(
+        d.probes[1],
+        format!("Windows Credential Manager \"{target}\": found, max, expires in 3h")
+    );
+    assert!(d.probes[2].ends_with("not checked (the Credential Manager item comes first)"));
+    assert_no_leak(&d);
+}
+
+#[test]
+fn missing_or_unreadable_credential_manager_item_falls_back_to_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_creds(tmp.path(), SAMPLE);
+    let dir = configured(tmp.path().to_str().unwrap());
+    let asked = Default::default();
+    let d = discover_credman(&dir, None, &[], &asked);
+    let Lookup::Ready(found) = &d.lookup else {
+        panic!("{:?}", d.lookup)
+    };
+    assert!(matches!(found.origin, Origin::File(_)));
+    assert!(d.probes[1].starts_with("Windows Credential Manager \"Claude Code-credentials-"));
+    assert!(
+        d.probes[1].ends_with("/claude-code-user\": not found"),
+        "{:?}",
+        d.probes
+    );
+
+    // A broken item is reported only when the file has nothing either, as for the keychain.
+    let real = format!("{}/claude-code-user", keychain_service(&dir));
+    let broken = [(real.as_str(), "<fail>")];
+    let d = discover_credman(&dir, None, &broken, &asked);
+    assert!(matches!(d.lookup, Lookup::Ready(_)), "{:?}", d.lookup);
+    std::fs::remove_file(tmp.path().join(".credentials.json")).unwrap();
+    let d = discover_credman(&dir, None, &broken, &asked);
+    let Lookup::Unreadable { origin, reason } = &d.lookup else {
+        panic!("{:?}", d.lookup)
+    };
+    assert_eq!(origin, &Origin::CredentialManager(real.clone()));
+    assert_eq!(reason, "Credential Manager error 5");
+    assert_no_leak(&d);
+}
+
+#[test]
+fn env_token_skips_the_credential_manager() {
+    let dir = configured("/nonexistent/ccmeter-test");
+    let asked = Default::default();
+    let d = discover_credman(&dir, Some("env-token-value"), &[], &asked);
+    assert!(matches!(d.lookup, Lookup::Ready(_)));
+    assert!(asked.borrow().is_empty());
+    assert!(
+        d.probes[1].ends_with("not checked (CLAUDE_CODE_OAUTH_TOKEN comes first)"),
+        "{:?}",
+        d.probes
     );
 }

@@ -400,6 +400,8 @@ impl Appender {
             opts.mode(0o600)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
+        #[cfg(windows)]
+        crate::files::windows_no_follow(&mut opts);
         let file = opts.open(&self.path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {

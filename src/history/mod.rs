@@ -155,6 +155,8 @@ fn open_safely(path: &Path, opts: &mut std::fs::OpenOptions) -> io::Result<(File
         opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         opts.mode(0o600);
     }
+    #[cfg(windows)]
+    crate::files::windows_no_follow(opts);
     let f = opts.open(path)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
