@@ -957,3 +957,118 @@ fn env_token_skips_the_credential_manager() {
         d.probes
     );
 }
+
+// --- the real keychain (macOS CI only) ---
+
+/// The real `/usr/bin/security` through ccmeter's keychain reader, against a throwaway keychain
+/// put first in the user's search list (the list is put back and the keychain deleted after):
+/// a one-line item comes back as JSON, a multi-line one as hex (security's way with any
+/// non-printable byte) and is decoded, a missing item is exit 44 (not found), and discovery
+/// finds the item by the service name it derives from the config dir. It changes the search
+/// list while it runs, so CI runs it on its macOS runner:
+/// `cargo test --lib -- --ignored real_keychain`.
+#[cfg(target_os = "macos")]
+#[test]
+#[ignore = "changes the keychain search list; CI runs it on macOS"]
+fn real_keychain_items_are_read_through_security() {
+    use std::process::Command;
+    const SECURITY: &str = "/usr/bin/security";
+    let sec = |args: &[&str]| -> String {
+        let out = Command::new(SECURITY).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "security {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    struct PutBack(Vec<String>, String);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            let mut args = vec!["list-keychains", "-d", "user", "-s"];
+            args.extend(self.0.iter().map(String::as_str));
+            let _ = Command::new(SECURITY).args(&args).status();
+            let _ = Command::new(SECURITY)
+                .args(["delete-keychain", &self.1])
+                .status();
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let keychain = tmp.path().join("ccmeter-test.keychain-db");
+    let keychain = keychain.to_str().unwrap().to_string();
+    sec(&["create-keychain", "-p", "ccmeter-test", &keychain]);
+    sec(&["unlock-keychain", "-p", "ccmeter-test", &keychain]);
+    let before: Vec<String> = sec(&["list-keychains", "-d", "user"])
+        .lines()
+        .map(|l| l.trim().trim_matches('"').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let _put_back = PutBack(before.clone(), keychain.clone());
+    let mut args = vec!["list-keychains", "-d", "user", "-s", keychain.as_str()];
+    args.extend(before.iter().map(String::as_str));
+    sec(&args);
+
+    let dir = configured("/Users/ci/.claude-ccmeter-test");
+    let service = keychain_service(&dir);
+    let one_line: String = SAMPLE.lines().map(str::trim).collect();
+    sec(&[
+        "add-generic-password",
+        "-a",
+        "ci-user",
+        "-s",
+        &service,
+        "-w",
+        &one_line,
+        &keychain,
+    ]);
+    match keychain::read(&service, "ci-user") {
+        KeychainRead::Found(bytes) => assert_eq!(bytes.0, one_line.as_bytes()),
+        _ => panic!("the one-line item was not read back as it was written"),
+    }
+    let d = discover_with(
+        &dir,
+        None,
+        Some("ci-user"),
+        NOW_MS,
+        Some(&keychain::read),
+        None,
+        None,
+    );
+    let Lookup::Ready(found) = &d.lookup else {
+        panic!("{:?}", d.lookup)
+    };
+    assert_eq!(
+        found.origin,
+        Origin::Keychain {
+            service: service.clone(),
+            account: "ci-user".into()
+        }
+    );
+    assert_no_leak(&d);
+
+    let multi = format!("{service}-multi-line");
+    sec(&[
+        "add-generic-password",
+        "-a",
+        "ci-user",
+        "-s",
+        &multi,
+        "-w",
+        SAMPLE.trim_end(),
+        &keychain,
+    ]);
+    match keychain::read(&multi, "ci-user") {
+        KeychainRead::Found(bytes) => assert_eq!(bytes.0, SAMPLE.trim_end().as_bytes()),
+        _ => panic!("the multi-line item (printed as hex) was not decoded"),
+    }
+
+    assert!(
+        matches!(
+            keychain::read(&format!("{service}-missing"), "ci-user"),
+            KeychainRead::NotFound
+        ),
+        "a missing item is security's exit 44, not found"
+    );
+}
