@@ -86,8 +86,17 @@ fn recorded(s: &Sandbox) -> serde_json::Value {
 }
 
 /// The store file's inode: atomic writes replace it, so an unchanged inode proves no write.
+#[cfg(unix)]
 fn store_inode(s: &Sandbox) -> u64 {
     std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(s.store_file().unwrap()).unwrap())
+}
+
+/// No inode number on Windows: a rewrite still shows in the modification time (100 ns steps).
+#[cfg(not(unix))]
+fn store_inode(s: &Sandbox) -> u64 {
+    let m = std::fs::metadata(s.store_file().unwrap()).unwrap();
+    let t = m.modified().unwrap().duration_since(std::time::UNIX_EPOCH);
+    t.unwrap().as_nanos() as u64
 }
 
 #[test]

@@ -4,9 +4,7 @@
 mod common;
 
 use std::fs;
-#[cfg(unix)]
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::Sandbox;

@@ -345,7 +345,7 @@ esac
         };
         let read = |service: &str, account: &str| read_with(stand_in(), service, account, TIMEOUT);
         let now_ms = 1_795_000_000_000 - 3 * 3_600_000;
-        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None);
+        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None, None);
         let Lookup::KeychainOverflow { service, overflow } = &d.lookup else {
             panic!("{:?}", d.lookup)
         };
@@ -370,7 +370,7 @@ esac
 
         // A credentials file is still tried, as after any keychain trouble.
         std::fs::write(tmp.path().join(".credentials.json"), SAMPLE).unwrap();
-        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None);
+        let d = discover_with(&dir, None, Some("alice"), now_ms, Some(&read), None, None);
         let Lookup::Ready(found) = &d.lookup else {
             panic!("{:?}", d.lookup)
         };
