@@ -27,7 +27,7 @@ for arg in "$@"; do
     case "$arg" in
         --prebuilt) prebuilt=1 ;;
         -h | --help)
-            sed -n '2,13p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//'
+            sed -n '2,12p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown option $arg (try --help)" ;;
