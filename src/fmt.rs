@@ -7,7 +7,12 @@
 /// 0.5 first and flooring rounds the sum instead, which turns 0.49999999999999994 into 1.
 /// (Half away from zero is half up here: the value is never negative after the clamp.)
 pub fn round_percent(p: f64) -> u8 {
-    p.clamp(0.0, 100.0).round() as u8
+    let p = p.clamp(0.0, 100.0);
+    // Not `f64::round`, which is the C library's `round`: the one the windows-gnu build links
+    // (run under Wine) rounds 0.49999999999999994 up. `p - floor(p)` is exact for these values
+    // (Sterbenz), so this too decides on the exact value.
+    let whole = p.floor();
+    (if p - whole >= 0.5 { whole + 1.0 } else { whole }) as u8
 }
 
 /// Time until a reset: `42m` under 1 h, `2h13m` under 10 h (`2h05m`, `2h` on the hour: the same
