@@ -39,9 +39,8 @@ pub fn backup_name(path: &Path, stamp: &str) -> PathBuf {
 fn timestamp(now: i64) -> String {
     #[cfg(unix)]
     {
-        // musl marks its time_t alias deprecated (it becomes 64-bit); the cast is right either way.
-        #[allow(deprecated)]
-        let t = now as libc::time_t;
+        // Inferred, not named: musl marks its `time_t` alias deprecated (it becomes 64-bit).
+        let t = now as _;
         // SAFETY: localtime_r only writes the struct we hand it.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         if !unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
