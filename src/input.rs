@@ -10,10 +10,14 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::usage::{
-    Snapshot, Source, Window, lenient_f64, lenient_time, plausible_reset, readable_percent,
+    Snapshot, Source, Window, f64_from_str, plausible_reset, readable_percent, time_from_f64,
+    time_from_str,
 };
 
 /// Input beyond this is not something Claude Code sent: ignored whole.
@@ -59,20 +63,21 @@ pub struct Session {
 }
 
 impl Session {
-    fn parse(obj: &serde_json::Map<String, Value>) -> Session {
-        let at = |path: &[&str]| -> Option<&Value> {
-            let (first, rest) = path.split_first()?;
-            rest.iter().try_fold(obj.get(*first)?, |v, k| v.get(*k))
-        };
-        let text = |path: &[&str]| at(path).and_then(Value::as_str).map(String::from);
-        let number = |path: &[&str]| at(path).and_then(lenient_f64);
+    fn of(top: &mut Top) -> Session {
+        let text = |s: &Scalar| s.text();
         Session {
-            model_name: text(&["model", "display_name"]),
-            current_dir: text(&["workspace", "current_dir"])
+            model_name: top.model.as_ref().and_then(|m| text(&m.display_name)),
+            current_dir: top
+                .workspace
+                .as_ref()
+                .and_then(|w| text(&w.current_dir))
                 .filter(|d| !d.is_empty())
-                .or_else(|| text(&["cwd"])),
-            context_percent: number(&["context_window", "used_percentage"]),
-            cost_usd: number(&["cost", "total_cost_usd"]),
+                .or_else(|| text(&top.cwd)),
+            context_percent: top
+                .context_window
+                .as_ref()
+                .and_then(|c| c.used_percentage.number()),
+            cost_usd: top.cost.as_ref().and_then(|c| c.total_cost_usd.number()),
         }
     }
 
@@ -178,8 +183,9 @@ fn wait_readable(_timeout: Duration) -> bool {
 
 /// Tracks where a JSON object or array that started at the first non-blank byte closes,
 /// byte by byte across reads (so a large input costs one pass, not one parse per read).
+/// Public for the fuzz target that checks it against serde_json on every split of the input.
 #[derive(Debug, Default)]
-struct Completion {
+pub struct Completion {
     depth: u32,
     started: bool,
     in_string: bool,
@@ -190,10 +196,15 @@ struct Completion {
 
 impl Completion {
     /// Feeds more bytes; true once the top-level object or array has closed.
-    fn feed(&mut self, bytes: &[u8]) -> bool {
-        for &b in bytes {
+    pub fn feed(&mut self, bytes: &[u8]) -> bool {
+        self.close_in(bytes).is_some()
+    }
+
+    /// Feeds more bytes; where in them the top-level object or array closed, if it did.
+    fn close_in(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
             if self.scalar {
-                return false;
+                return None;
             }
             if self.in_string {
                 match (self.escaped, b) {
@@ -215,18 +226,19 @@ impl Completion {
                 b'}' | b']' => {
                     self.depth = self.depth.saturating_sub(1);
                     if self.depth == 0 {
-                        return true;
+                        return Some(i);
                     }
                 }
                 _ => {}
             }
         }
-        false
+        None
     }
 }
 
-/// Whether `buf` is one complete JSON value (trailing blanks allowed).
-fn is_complete_json(buf: &[u8]) -> bool {
+/// Whether `buf` is one complete JSON value (trailing blanks allowed). The read loop does not
+/// need it (see there); public for the fuzz target, which holds [`Completion`] to it.
+pub fn is_complete_json(buf: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok()
 }
 
@@ -253,10 +265,16 @@ fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
                 }
                 buf.extend_from_slice(&chunk[..n]);
                 // The closing brace arrived: done, without waiting for an EOF that a writer
-                // holding the pipe open may never send. Bytes after it (which no real writer
-                // sends) make it invalid, and then reading goes on as before.
-                if completion.feed(&chunk[..n]) {
-                    if is_complete_json(&buf) {
+                // holding the pipe open may never send. Bytes after it other than blanks
+                // (which no real writer sends) make it invalid, and then reading goes on as
+                // before. Whether what came before it is valid JSON is the parser's business:
+                // if it is not, no more bytes could make it so (the tracker closes where a
+                // valid value ends), so stopping here reads the same as reading on.
+                if let Some(at) = completion.close_in(&chunk[..n]) {
+                    if chunk[at + 1..n]
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                    {
                         break;
                     }
                     completion.scalar = true;
@@ -271,21 +289,31 @@ fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
 
 /// Pure and total: any bytes -> the parts we understand. Invalid JSON, invalid UTF-8 and
 /// non-object JSON are "no input".
+///
+/// Read straight into the few fields ccmeter uses, the rest skipped unread (no tree of the
+/// whole payload built and dropped): on the hot path this was a third of ccmeter's own work.
+/// As lenient as a tree: a field of an unexpected type is absent, never an error, and of keys
+/// sent twice the last one counts.
 pub fn parse(bytes: &[u8], now: i64) -> Input {
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(bytes) else {
+    // The UTF-8 check up front (one fast pass) keeps "invalid UTF-8 is no input" for the
+    // skipped fields too, which the JSON reader does not decode.
+    let Ok(text) = std::str::from_utf8(bytes) else {
         return Input::default();
     };
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(String::from);
-    let window = |name: &str| -> Option<Window> {
-        let w = obj.get("rate_limits")?.get(name)?;
+    let Ok(Obj(Some(mut top))) = serde_json::from_str::<Obj<Top>>(text) else {
+        return Input::default();
+    };
+    let window = |w: Option<RawWindow>| -> Option<Window> {
+        let w = w?;
         // `-50` or `1e308` is no reading: the stored one stays on the line.
-        let used = readable_percent(lenient_f64(w.get("used_percentage")?)?)?;
+        let used = readable_percent(w.used_percentage.number()?)?;
         Some(Window::percent(
             used,
-            plausible_reset(w.get("resets_at").and_then(lenient_time), now),
+            plausible_reset(w.resets_at.time(), now),
         ))
     };
-    let (five_hour, seven_day) = (window("five_hour"), window("seven_day"));
+    let limits = top.rate_limits.take().unwrap_or_default();
+    let (five_hour, seven_day) = (window(limits.five_hour), window(limits.seven_day));
     let rate_limits = (five_hour.is_some() || seven_day.is_some()).then(|| Snapshot {
         five_hour,
         seven_day,
@@ -294,26 +322,323 @@ pub fn parse(bytes: &[u8], now: i64) -> Input {
         source: Source::Stdin,
         taken_at: now,
     });
-    let hook_event_name = text("hook_event_name");
+    let hook_event_name = top.hook_event_name.text();
     let is_statusline = rate_limits.is_some()
-        || ((obj.contains_key("model") || obj.contains_key("workspace"))
+        || ((top.has_model || top.has_workspace)
             && hook_event_name.as_deref().is_none_or(|e| e == "Status"));
     Input {
         rate_limits,
         hook_event_name,
-        session_id: text("session_id"),
-        api_duration_ms: obj
-            .get("cost")
-            .and_then(|c| c.get("total_api_duration_ms"))
-            .and_then(lenient_f64)
+        session_id: top.session_id.text(),
+        api_duration_ms: top
+            .cost
+            .as_ref()
+            .and_then(|c| c.total_api_duration_ms.number())
             .filter(|ms| *ms >= 0.0),
-        transcript_path: text("transcript_path"),
+        transcript_path: top.transcript_path.text(),
         is_statusline,
-        claude_code_version: obj
-            .get("version")
-            .and_then(Value::as_str)
-            .and_then(plausible_version),
-        session: Session::parse(&obj),
+        claude_code_version: top.version.as_str().and_then(plausible_version),
+        session: Session::of(&mut top),
+    }
+}
+
+/// The top level of the payload: only what [`parse`] reads.
+#[derive(Default)]
+struct Top<'a> {
+    rate_limits: Option<RawLimits>,
+    hook_event_name: Scalar<'a>,
+    session_id: Scalar<'a>,
+    transcript_path: Scalar<'a>,
+    version: Scalar<'a>,
+    cost: Option<RawCost>,
+    model: Option<RawModel>,
+    workspace: Option<RawWorkspace>,
+    cwd: Scalar<'a>,
+    context_window: Option<RawContext>,
+    /// Present at all, whatever the value: a statusLine payload's marks.
+    has_model: bool,
+    has_workspace: bool,
+}
+
+impl<'de> Fields<'de> for Top<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "rate_limits" => self.rate_limits = map.next_value::<Obj<RawLimits>>()?.0,
+            "hook_event_name" => self.hook_event_name = map.next_value()?,
+            "session_id" => self.session_id = map.next_value()?,
+            "transcript_path" => self.transcript_path = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "cost" => self.cost = map.next_value::<Obj<RawCost>>()?.0,
+            "model" => {
+                self.has_model = true;
+                self.model = map.next_value::<Obj<RawModel>>()?.0;
+            }
+            "workspace" => {
+                self.has_workspace = true;
+                self.workspace = map.next_value::<Obj<RawWorkspace>>()?.0;
+            }
+            "cwd" => self.cwd = map.next_value()?,
+            "context_window" => {
+                self.context_window = map.next_value::<Obj<RawContext>>()?.0;
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RawLimits {
+    five_hour: Option<RawWindow>,
+    seven_day: Option<RawWindow>,
+}
+
+impl<'de> Fields<'de> for RawLimits {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "five_hour" => self.five_hour = map.next_value::<Obj<RawWindow>>()?.0,
+            "seven_day" => self.seven_day = map.next_value::<Obj<RawWindow>>()?.0,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RawWindow {
+    used_percentage: Scalar<'static>,
+    resets_at: Scalar<'static>,
+}
+
+impl<'de> Fields<'de> for RawWindow {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "used_percentage" => self.used_percentage = map.next_value::<Scalar>()?.owned(),
+            "resets_at" => self.resets_at = map.next_value::<Scalar>()?.owned(),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RawCost {
+    total_api_duration_ms: Scalar<'static>,
+    total_cost_usd: Scalar<'static>,
+}
+
+impl<'de> Fields<'de> for RawCost {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "total_api_duration_ms" => {
+                self.total_api_duration_ms = map.next_value::<Scalar>()?.owned();
+            }
+            "total_cost_usd" => self.total_cost_usd = map.next_value::<Scalar>()?.owned(),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object of which one field is read: `model.display_name`, `workspace.current_dir`,
+/// `context_window.used_percentage`.
+macro_rules! one_field {
+    ($name:ident, $field:ident) => {
+        #[derive(Default)]
+        struct $name {
+            $field: Scalar<'static>,
+        }
+
+        impl<'de> Fields<'de> for $name {
+            fn field<A: MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                if key == stringify!($field) {
+                    self.$field = map.next_value::<Scalar>()?.owned();
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+one_field!(RawModel, display_name);
+one_field!(RawWorkspace, current_dir);
+one_field!(RawContext, used_percentage);
+
+/// A JSON object's fields, one key at a time; each must consume its value.
+trait Fields<'de>: Default {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// An object read into `T`, or `None` for any other value (an array, a string, null): a
+/// field of the wrong type is absent, not an error.
+struct Obj<T>(Option<T>);
+
+impl<'de, T: Fields<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Fields<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Obj<T>, A::Error> {
+                let mut t = T::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    t.field(&key.0, &mut map)?;
+                }
+                Ok(Obj(Some(t)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Obj<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Obj(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_unit<E>(self) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// An object key, borrowed from the input unless it holds an escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A field's value as far as a lenient reading cares: a string, a number, or anything else
+/// (skipped unread).
+#[derive(Debug, Default, Clone, PartialEq)]
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    #[default]
+    Other,
+}
+
+impl Scalar<'_> {
+    fn owned(self) -> Scalar<'static> {
+        match self {
+            Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+            Scalar::Num(n) => Scalar::Num(n),
+            Scalar::Other => Scalar::Other,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> Option<String> {
+        self.as_str().map(String::from)
+    }
+
+    /// [`crate::usage::lenient_f64`]: a number, or a string holding one; finite.
+    fn number(&self) -> Option<f64> {
+        match self {
+            Scalar::Num(n) => n.is_finite().then_some(*n),
+            Scalar::Str(s) => f64_from_str(s),
+            Scalar::Other => None,
+        }
+    }
+
+    /// [`crate::usage::lenient_time`].
+    fn time(&self) -> Option<i64> {
+        match self {
+            Scalar::Num(n) => time_from_f64(*n),
+            Scalar::Str(s) => time_from_str(s),
+            Scalar::Other => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Num(n as f64))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Num(n as f64))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Num(n))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -521,6 +846,13 @@ mod tests {
         }
         let json = fixture("statusline-full.json");
         assert_eq!(read_bounded(&mut NoEof(&json)), Ok(Some(json.clone())));
+        // Blanks after the brace in the same read are fine; anything else (not one JSON value)
+        // is read on to the EOF, as before.
+        let blank = b"{\"a\":[1]} \r\n".to_vec();
+        assert_eq!(read_bounded(&mut &blank[..]), Ok(Some(blank.clone())));
+        let two = b"{\"a\":1} {\"b\":2}";
+        let mut split = Read::chain(&two[..9], &two[9..]);
+        assert_eq!(read_bounded(&mut split), Ok(Some(two.to_vec())));
     }
 
     #[test]
@@ -532,7 +864,107 @@ mod tests {
         assert_eq!(read_bounded(&mut &b""[..]), Ok(None));
     }
 
-    /// Arbitrary bytes and mutated samples never panic the parser.
+    /// The reading [`parse`] replaced, through a whole `serde_json::Value` tree: the reference
+    /// the direct reading must agree with wherever that tree could be built.
+    fn parse_as_tree(bytes: &[u8], now: i64) -> Input {
+        use crate::usage::{lenient_f64, lenient_time};
+        use serde_json::Value;
+        let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(bytes) else {
+            return Input::default();
+        };
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(String::from);
+        let window = |name: &str| -> Option<Window> {
+            let w = obj.get("rate_limits")?.get(name)?;
+            let used = readable_percent(lenient_f64(w.get("used_percentage")?)?)?;
+            Some(Window::percent(
+                used,
+                plausible_reset(w.get("resets_at").and_then(lenient_time), now),
+            ))
+        };
+        let (five_hour, seven_day) = (window("five_hour"), window("seven_day"));
+        let rate_limits = (five_hour.is_some() || seven_day.is_some()).then(|| Snapshot {
+            five_hour,
+            seven_day,
+            scoped: Vec::new(),
+            extra: None,
+            source: Source::Stdin,
+            taken_at: now,
+        });
+        let hook_event_name = text("hook_event_name");
+        let is_statusline = rate_limits.is_some()
+            || ((obj.contains_key("model") || obj.contains_key("workspace"))
+                && hook_event_name.as_deref().is_none_or(|e| e == "Status"));
+        Input {
+            rate_limits,
+            hook_event_name,
+            session_id: text("session_id"),
+            api_duration_ms: obj
+                .get("cost")
+                .and_then(|c| c.get("total_api_duration_ms"))
+                .and_then(lenient_f64)
+                .filter(|ms| *ms >= 0.0),
+            transcript_path: text("transcript_path"),
+            is_statusline,
+            claude_code_version: obj
+                .get("version")
+                .and_then(Value::as_str)
+                .and_then(plausible_version),
+            session: session_as_tree(&obj),
+        }
+    }
+
+    /// `Session`'s reading through a tree, as it was first written.
+    fn session_as_tree(obj: &serde_json::Map<String, serde_json::Value>) -> Session {
+        use crate::usage::lenient_f64;
+        use serde_json::Value;
+        let at = |path: &[&str]| -> Option<&Value> {
+            let (first, rest) = path.split_first()?;
+            rest.iter().try_fold(obj.get(*first)?, |v, k| v.get(*k))
+        };
+        let text = |path: &[&str]| at(path).and_then(Value::as_str).map(String::from);
+        let number = |path: &[&str]| at(path).and_then(lenient_f64);
+        Session {
+            model_name: text(&["model", "display_name"]),
+            current_dir: text(&["workspace", "current_dir"])
+                .filter(|d| !d.is_empty())
+                .or_else(|| text(&["cwd"])),
+            context_percent: number(&["context_window", "used_percentage"]),
+            cost_usd: number(&["cost", "total_cost_usd"]),
+        }
+    }
+
+    /// Odd shapes read as a tree reads them: wrong types are absent, the last of a key sent
+    /// twice counts, escapes in keys and values are decoded, `model: null` still marks a
+    /// statusLine payload.
+    #[test]
+    fn direct_reading_agrees_with_a_tree_on_odd_shapes() {
+        for json in [
+            r#"{"rate_limits":[1,2],"cost":"x","model":null}"#,
+            r#"{"rate_limits":{"five_hour":[],"seven_day":{"used_percentage":{"a":1}}}}"#,
+            r#"{"rate_limits":{"five_hour":{"used_percentage":5}},"rate_limits":null}"#,
+            r#"{"rate_limits":null,"rate_limits":{"five_hour":{"used_percentage":5}}}"#,
+            r#"{"session_id":"a","session_id":7,"version":"2.1.0","version":"2.1.1"}"#,
+            r#"{"sess\u0069on_id":"\u00e9t\u00e9","cost":{"total_api_duration_ms":true}}"#,
+            r#"{"rate_limits":{"five_hour":{"used_percentage":" 7 ","resets_at":"2026-11-20T10:00:00Z"}}}"#,
+            r#"{"rate_limits":{"seven_day":{"used_percentage":18446744073709551615,"resets_at":-5}}}"#,
+            r#"{"hook_event_name":"Status","workspace":{},"x":[{"y":[null,true,1.5e3]}]}"#,
+            r#"{"hook_event_name":["Stop"],"model":"m","transcript_path":"/t.jsonl"}"#,
+            r#"{"model":{"display_name":"Opus","display_name":null},"workspace":{"current_dir":""},"cwd":"/a"}"#,
+            r#"{"workspace":{"current_dir":"/w"},"cwd":"/a","cost":{"total_cost_usd":"0.5"},"cost":{"total_cost_usd":1}}"#,
+            r#"{"context_window":{"used_percentage":" 12.5"},"model":{"display_name":{"x":1}},"workspace":7}"#,
+            "{\"a\":1}\n",
+            "{} x",
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert_eq!(
+                parse(json.as_bytes(), NOW),
+                parse_as_tree(json.as_bytes(), NOW),
+                "{json}"
+            );
+        }
+    }
+
+    /// Arbitrary bytes and mutated samples never panic the parser, and read as a tree would.
     #[test]
     fn parser_survives_random_and_mutated_input() {
         let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
@@ -551,7 +983,11 @@ mod tests {
                 let pick = rng.below(samples.len());
                 rng.mutate(&samples[pick])
             };
-            let _ = parse(&bytes, NOW);
+            let parsed = parse(&bytes, NOW);
+            // Where a tree can be built at all, the direct reading sees the same.
+            if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+                assert_eq!(parsed, parse_as_tree(&bytes, NOW), "{bytes:?}");
+            }
         }
     }
 }

@@ -547,21 +547,38 @@ pub fn format_rfc3339(t: i64) -> Option<String> {
 /// A number that may arrive as a JSON number or a string holding one.
 pub fn lenient_f64(v: &Value) -> Option<f64> {
     match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Number(n) => n.as_f64().and_then(finite),
+        Value::String(s) => f64_from_str(s),
         _ => None,
     }
-    .filter(|f| f.is_finite())
+}
+
+/// [`lenient_f64`] of a string: `"12.5"`, blanks around it allowed.
+pub fn f64_from_str(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().and_then(finite)
+}
+
+fn finite(f: f64) -> Option<f64> {
+    f.is_finite().then_some(f)
 }
 
 /// A timestamp that may be unix seconds (number or string), unix milliseconds, or RFC 3339.
 pub fn lenient_time(v: &Value) -> Option<i64> {
-    if let Value::String(s) = v
-        && let Some(t) = parse_rfc3339(s.trim())
-    {
-        return Some(t);
+    match v {
+        Value::Number(n) => n.as_f64().and_then(time_from_f64),
+        Value::String(s) => time_from_str(s),
+        _ => None,
     }
-    let f = lenient_f64(v)?;
+}
+
+/// [`lenient_time`] of a string: RFC 3339, or unix seconds or milliseconds as text.
+pub fn time_from_str(s: &str) -> Option<i64> {
+    parse_rfc3339(s.trim()).or_else(|| f64_from_str(s).and_then(time_from_f64))
+}
+
+/// [`lenient_time`] of a number: unix seconds, or milliseconds when it can only be those.
+pub fn time_from_f64(f: f64) -> Option<i64> {
+    let f = finite(f)?;
     // Anything past year 5000 in seconds is surely milliseconds.
     let secs = if f > 95_617_584_000.0 { f / 1000.0 } else { f };
     // Past year 9999 even as milliseconds (`1e308`): not a time at all.
