@@ -267,13 +267,23 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
     struct Versioned {
         version: u32,
     }
-    let v: Versioned =
-        serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
-    if v.version != VERSION {
-        return Err(Unusable::ForeignVersion(v.version));
+    // One pass for a file of this version, the usual case; only a file that does not read as
+    // an entry is read again for its version, so another version's file is told from a
+    // corrupt one exactly as when the version was read first.
+    let mut entry: Entry = match serde_json::from_slice(bytes) {
+        Ok(entry) => entry,
+        Err(e) => {
+            let v: Versioned =
+                serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
+            if v.version != VERSION {
+                return Err(Unusable::ForeignVersion(v.version));
+            }
+            return Err(Unusable::Corrupt(e.classify_name()));
+        }
+    };
+    if entry.version != VERSION {
+        return Err(Unusable::ForeignVersion(entry.version));
     }
-    let mut entry: Entry =
-        serde_json::from_slice(bytes).map_err(|e| Unusable::Corrupt(e.classify_name()))?;
     // Every "when" in the file, so that age arithmetic downstream can never overflow or lie.
     let times = [
         entry.snapshot.as_ref().map(|s| s.taken_at),
@@ -463,6 +473,13 @@ mod tests {
             (&b"{\"version\":1,\"snapsh"[..], "truncated"),
             (b"\xff\xfe garbage", "not JSON"),
             (b"{\"version\":99}", "version 99"),
+            // Another version's shape is that version, not corruption; ours in a wrong shape is.
+            (b"{\"snapshot\":[1],\"version\":2}", "version 2"),
+            (
+                b"{\"version\":1,\"snapshot\":[1]}",
+                "unexpected shape at line 1",
+            ),
+            (b"{\"snapshot\":[1]}", "unexpected shape at line 1"),
         ] {
             fs::write(store.entry_path(), bytes).unwrap();
             let err = store.read(NOW).unwrap_err();
