@@ -126,7 +126,7 @@ pub struct Config {
 }
 
 fn var(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    crate::environ::var(name)
 }
 
 fn seconds(name: &str, default: i64) -> i64 {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 pub mod credentials;
 pub mod endpoint;
+pub mod environ;
 pub mod estimate;
 pub mod files;
 pub mod fmt;
@@ -28,10 +29,7 @@ pub mod windows;
 /// The one clock: unix seconds now. Everything below the commands takes `now` as a parameter.
 /// `CCMETER_NOW` pins it, so black-box tests and `demo`-style reproductions are deterministic.
 pub fn now() -> i64 {
-    if let Some(t) = std::env::var("CCMETER_NOW")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(t) = environ::var("CCMETER_NOW").and_then(|v| v.parse().ok()) {
         return t;
     }
     std::time::SystemTime::now()
