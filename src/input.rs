@@ -128,7 +128,7 @@ pub fn read_stdin_sized() -> Result<Option<Vec<u8>>, TooLarge> {
     if stdin.is_terminal() {
         return Ok(None);
     }
-    read_bounded(&mut stdin.lock())
+    read_bounded(&mut stdin.lock(), wait_readable)
 }
 
 /// How long [`read_pending`] waits for the EOF after the JSON: Claude Code closes stdin right
@@ -242,18 +242,30 @@ pub fn is_complete_json(buf: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok()
 }
 
-fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
+/// One read's worth: Claude Code's payload (~2 KB) in one read, without touching more stack
+/// pages than that needs.
+const CHUNK: usize = 4096;
+
+/// Reads `r` to its EOF, or to a complete JSON value that a writer holding the pipe open sent,
+/// within the waits above. `ready(timeout)` says whether a read would not block (a real pipe:
+/// [`wait_readable`]).
+fn read_bounded(
+    r: &mut impl Read,
+    mut ready: impl FnMut(Duration) -> bool,
+) -> Result<Option<Vec<u8>>, TooLarge> {
     let start = Instant::now();
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
+    let mut chunk = [0u8; CHUNK];
     let mut completion = Completion::default();
+    // How much of `buf` the tracker has seen.
+    let mut fed = 0;
     loop {
         let budget = if buf.is_empty() {
             FIRST_BYTE_WAIT
         } else {
             TOTAL_WAIT.saturating_sub(start.elapsed())
         };
-        if budget.is_zero() || !wait_readable(budget) {
+        if budget.is_zero() || !ready(budget) {
             // A writer that stalls: use what arrived, if it is complete JSON.
             break;
         }
@@ -264,14 +276,20 @@ fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
                     return Err(TooLarge);
                 }
                 buf.extend_from_slice(&chunk[..n]);
-                // The closing brace arrived: done, without waiting for an EOF that a writer
-                // holding the pipe open may never send. Bytes after it other than blanks
-                // (which no real writer sends) make it invalid, and then reading goes on as
-                // before. Whether what came before it is valid JSON is the parser's business:
-                // if it is not, no more bytes could make it so (the tracker closes where a
-                // valid value ends), so stopping here reads the same as reading on.
-                if let Some(at) = completion.close_in(&chunk[..n]) {
-                    if chunk[at + 1..n]
+                // More bytes, or the EOF, are already there (Claude Code writes its JSON and
+                // closes the pipe): read on, with no need to look for the end of the JSON.
+                if ready(Duration::ZERO) {
+                    continue;
+                }
+                // Nothing more for now. If the closing brace arrived, done, without waiting
+                // for an EOF that a writer holding the pipe open may never send. Bytes after
+                // it other than blanks (which no real writer sends) make it invalid, and then
+                // reading goes on as before. Whether what came before it is valid JSON is the
+                // parser's business: if it is not, no more bytes could make it so (the
+                // tracker closes where a valid value ends), so stopping here reads the same
+                // as reading on.
+                if let Some(at) = completion.close_in(&buf[fed..]) {
+                    if buf[fed + at + 1..]
                         .iter()
                         .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
                     {
@@ -279,6 +297,7 @@ fn read_bounded(r: &mut impl Read) -> Result<Option<Vec<u8>>, TooLarge> {
                     }
                     completion.scalar = true;
                 }
+                fed = buf.len();
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
@@ -458,11 +477,7 @@ macro_rules! one_field {
         }
 
         impl<'de> Fields<'de> for $name {
-            fn field<A: MapAccess<'de>>(
-                &mut self,
-                key: &str,
-                map: &mut A,
-            ) -> Result<(), A::Error> {
+            fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
                 if key == stringify!($field) {
                     self.$field = map.next_value::<Scalar>()?.owned();
                 } else {
@@ -830,6 +845,12 @@ mod tests {
         }
     }
 
+    /// A pipe whose writer holds it open: each read finds data, but nothing more is waiting
+    /// once it is taken.
+    fn held_open(timeout: Duration) -> bool {
+        !timeout.is_zero()
+    }
+
     /// A reader that hands out `data` and then, instead of EOF, fails the test: the loop must
     /// stop at the closing brace without asking for more.
     #[test]
@@ -845,23 +866,37 @@ mod tests {
             }
         }
         let json = fixture("statusline-full.json");
-        assert_eq!(read_bounded(&mut NoEof(&json)), Ok(Some(json.clone())));
+        assert_eq!(
+            read_bounded(&mut NoEof(&json), held_open),
+            Ok(Some(json.clone()))
+        );
         // Blanks after the brace in the same read are fine; anything else (not one JSON value)
         // is read on to the EOF, as before.
         let blank = b"{\"a\":[1]} \r\n".to_vec();
-        assert_eq!(read_bounded(&mut &blank[..]), Ok(Some(blank.clone())));
+        assert_eq!(
+            read_bounded(&mut &blank[..], held_open),
+            Ok(Some(blank.clone()))
+        );
         let two = b"{\"a\":1} {\"b\":2}";
         let mut split = Read::chain(&two[..9], &two[9..]);
-        assert_eq!(read_bounded(&mut split), Ok(Some(two.to_vec())));
+        assert_eq!(read_bounded(&mut split, held_open), Ok(Some(two.to_vec())));
+        // A writer that closes the pipe (the EOF is waiting): read to it.
+        let eof_waiting = |_: Duration| true;
+        assert_eq!(
+            read_bounded(&mut &two[..], eof_waiting),
+            Ok(Some(two.to_vec()))
+        );
+        // A writer that sends nothing at all, or stalls after part of the JSON.
+        assert_eq!(read_bounded(&mut &two[..], |_: Duration| false), Ok(None));
     }
 
     #[test]
     fn bounded_read_rejects_oversized_input() {
         let big = vec![b' '; MAX_INPUT + 1];
-        assert_eq!(read_bounded(&mut &big[..]), Err(TooLarge));
+        assert_eq!(read_bounded(&mut &big[..], held_open), Err(TooLarge));
         let ok = b"{}".to_vec();
-        assert_eq!(read_bounded(&mut &ok[..]), Ok(Some(ok)));
-        assert_eq!(read_bounded(&mut &b""[..]), Ok(None));
+        assert_eq!(read_bounded(&mut &ok[..], held_open), Ok(Some(ok)));
+        assert_eq!(read_bounded(&mut &b""[..], held_open), Ok(None));
     }
 
     /// The reading [`parse`] replaced, through a whole `serde_json::Value` tree: the reference
