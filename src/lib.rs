@@ -2,6 +2,7 @@
 //! flow and the fuzz targets under `fuzz/` can drive the very parsers the binary uses.
 //! Nothing here is a stable API for other crates.
 
+pub mod arena;
 pub mod cli;
 pub mod cmd;
 pub mod credentials;

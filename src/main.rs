@@ -4,6 +4,9 @@
 use ccmeter::cli::{self, Command};
 use ccmeter::{cmd, refresh};
 
+#[global_allocator]
+static ALLOC: ccmeter::arena::Arena = ccmeter::arena::Arena::new();
+
 fn main() {
     let config = cli::from_process();
     if !config.arg_errors.is_empty() {
