@@ -58,18 +58,21 @@ fn read() -> Option<Vec<Entry>> {
     // Nothing in ccmeter modifies the environment (no `set_var`), so the array and its
     // strings stay as they are for the life of the process: borrowing them as 'static is
     // sound.
-    let entries = unsafe {
+    let mut kept_vars = Vec::with_capacity(16);
+    unsafe {
         let mut p = environ;
-        std::iter::from_fn(move || {
-            if p.is_null() || (*p).is_null() {
-                return None;
-            }
-            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
+        while !p.is_null() && !(*p).is_null() {
+            let entry = (*p).cast::<u8>();
             p = p.add(1);
-            Some(entry)
-        })
-    };
-    Some(pick(entries))
+            // Only the first bytes of most entries are looked at: no strlen of every value.
+            if !matches!(*entry, b'C' | b'N') {
+                continue;
+            }
+            let entry = std::ffi::CStr::from_ptr(entry.cast()).to_bytes();
+            pick_into(&mut kept_vars, entry);
+        }
+    }
+    Some(kept_vars)
 }
 
 #[cfg(not(all(unix, not(target_vendor = "apple"))))]
@@ -89,20 +92,26 @@ fn os_string(_: &[u8]) -> OsString {
 }
 
 /// The kept `NAME=value` entries, the first of a name sent twice (what `getenv` returns).
-#[cfg(all(unix, any(test, not(target_vendor = "apple"))))]
+#[cfg(all(test, unix))]
 fn pick<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<(&'a [u8], &'a [u8])> {
-    let mut kept_vars: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
+    let mut kept_vars = Vec::new();
     for entry in entries {
-        // A leading `=` is part of the name (as std reads it), so search from the second byte.
-        let Some(eq) = entry.iter().skip(1).position(|&b| b == b'=').map(|i| i + 1) else {
-            continue;
-        };
-        let (name, value) = (&entry[..eq], &entry[eq + 1..]);
-        if kept(name) && !kept_vars.iter().any(|(n, _)| *n == name) {
-            kept_vars.push((name, value));
-        }
+        pick_into(&mut kept_vars, entry);
     }
     kept_vars
+}
+
+/// Keeps `entry` (`NAME=value`) when the name is kept and not already there.
+#[cfg(all(unix, any(test, not(target_vendor = "apple"))))]
+fn pick_into<'a>(kept_vars: &mut Vec<(&'a [u8], &'a [u8])>, entry: &'a [u8]) {
+    // A leading `=` is part of the name (as std reads it), so search from the second byte.
+    let Some(eq) = entry.iter().skip(1).position(|&b| b == b'=').map(|i| i + 1) else {
+        return;
+    };
+    let (name, value) = (&entry[..eq], &entry[eq + 1..]);
+    if kept(name) && !kept_vars.iter().any(|(n, _)| *n == name) {
+        kept_vars.push((name, value));
+    }
 }
 
 #[cfg(all(test, unix))]

@@ -259,13 +259,15 @@ fn read_bounded(
     let mut completion = Completion::default();
     // How much of `buf` the tracker has seen.
     let mut fed = 0;
+    // Known to be readable already (the check after a read said so).
+    let mut pending = false;
     loop {
         let budget = if buf.is_empty() {
             FIRST_BYTE_WAIT
         } else {
             TOTAL_WAIT.saturating_sub(start.elapsed())
         };
-        if budget.is_zero() || !ready(budget) {
+        if budget.is_zero() || !(std::mem::take(&mut pending) || ready(budget)) {
             // A writer that stalls: use what arrived, if it is complete JSON.
             break;
         }
@@ -279,6 +281,7 @@ fn read_bounded(
                 // More bytes, or the EOF, are already there (Claude Code writes its JSON and
                 // closes the pipe): read on, with no need to look for the end of the JSON.
                 if ready(Duration::ZERO) {
+                    pending = true;
                     continue;
                 }
                 // Nothing more for now. If the closing brace arrived, done, without waiting
