@@ -38,7 +38,7 @@ pub struct Input {
     pub session_id: Option<String>,
     /// `cost.total_api_duration_ms`: the session's time spent in API requests so far. It grows
     /// with every request and only then, so a `rate_limits` sent with the same session and the
-    /// same API time as before is a re-send of an old reading, not news (DESIGN, rule 6).
+    /// same API time as before is a re-send of an old reading, not news (docs/DESIGN.md, merging rule 6).
     pub api_duration_ms: Option<f64>,
     pub transcript_path: Option<String>,
     /// True when the JSON looks like Claude Code's statusLine payload (it renders ANSI colour).

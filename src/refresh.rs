@@ -25,7 +25,7 @@ const CALIBRATE_EVERY_S: i64 = 1800;
 /// The worker's hard stop, past the endpoint deadline: a wedged worker must not hold the lock.
 const WORKER_WATCHDOG: Duration = Duration::from_secs(15);
 /// After a 401 the endpoint is asked again as soon as the credentials change (a /login), not
-/// after a fixed wait (DESIGN). Unchanged credentials are retried only this rarely, as a safety
+/// after a fixed wait (docs/DESIGN.md). Unchanged credentials are retried only this rarely, as a safety
 /// net for a 401 that was the server's passing mistake.
 pub const RELOGIN_RETRY_S: i64 = 6 * 3600;
 
@@ -407,7 +407,7 @@ fn refresh_from_endpoint(
         }
         match (&outcome, problem) {
             (Some(Outcome::Usage(snap)), _) => {
-                // DESIGN's merging rules: our answer wins over what it was fetched after, even
+                // docs/DESIGN.md's merging rules: our answer wins over what it was fetched after, even
                 // if lower; a stdin reading taken while we were asking is merged as usual.
                 let merged = usage::merge(e.snapshot.as_ref(), snap, now);
                 let point = merged.as_of(snap);

@@ -328,7 +328,7 @@ impl Stamped {
     }
 }
 
-/// Which of two readings of one window is the truth (DESIGN, "Merging readings"), `old` as
+/// Which of two readings of one window is the truth (docs/DESIGN.md, "Merging readings"), `old` as
 /// known, `new` just read. Returns true to take `new`.
 fn new_wins(old: &Stamped, new: &Stamped, now: i64) -> bool {
     let (o, n) = (&old.window, &new.window);
@@ -393,7 +393,7 @@ fn merge_window(
     winner.map(pinned)
 }
 
-/// Folds a new reading into what was known (DESIGN, "Merging readings": never lose a number,
+/// Folds a new reading into what was known (docs/DESIGN.md, "Merging readings": never lose a number,
 /// never go back). Several Claude Code sessions share one account, and an idle one keeps
 /// re-sending the numbers it last saw, so arrival order says nothing: per window, a later
 /// period wins, inside a period the higher percentage wins, and an endpoint answer fetched
@@ -1135,7 +1135,7 @@ mod tests {
     const OAUTH: Source = Source::Oauth;
     const H: i64 = 3600;
 
-    /// DESIGN's "Merging readings", rule by rule and edge by edge: which reading's 5-hour
+    /// docs/DESIGN.md's "Merging readings", rule by rule and edge by edge: which reading's 5-hour
     /// number is the truth, and the stamp it keeps.
     #[test]
     fn merge_table() {

@@ -1,6 +1,6 @@
 //! Pace, projection and history through the real binary: readings fed as Claude Code's
 //! statusLine JSON at pinned clocks (`CCMETER_NOW`), then the line, `--json`, `--format`, the hook
-//! and `ccmeter history` read back what was recorded. DESIGN's worked examples, exactly.
+//! and `ccmeter history` read back what was recorded. docs/DESIGN.md's worked examples, exactly.
 
 mod common;
 

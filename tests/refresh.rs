@@ -360,7 +360,7 @@ fn a_server_that_never_answers_or_drips_is_given_up_on() {
 fn oversized_truncated_and_html_bodies_are_failures() {
     let huge = vec![b' '; 10 * 1024 * 1024];
     // Past the body cap the answer is not read at all; a body that was read but is not a usage
-    // body is an answer the endpoint gave, just not one we expected (DESIGN).
+    // body is an answer the endpoint gave, just not one we expected (docs/DESIGN.md).
     for (body, problem) in [
         (huge, "unreachable"),
         (b"{\"five_hour\":{\"utiliz".to_vec(), "unexpected_answer"),

@@ -2,7 +2,7 @@
 //! (`CCMETER_NOW`): an active one whose numbers rise, an idle one re-sending a lower number of
 //! the same period, an idle one re-sending a window that has ended, and prompts with no stdin.
 //! Every process must show the account's latest numbers, the history of a period must never go
-//! down, and re-sends must renew nothing (DESIGN, "Merging readings").
+//! down, and re-sends must renew nothing (docs/DESIGN.md, "Merging readings").
 
 mod common;
 #[path = "common/mock.rs"]

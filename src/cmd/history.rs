@@ -25,7 +25,7 @@ pub const MAX_WIDTH: usize = 1000;
 const MIN_WIDTH: usize = 26;
 /// The last unix second of year 9999, the last a chart can name.
 const MAX_TIME: i64 = 253_402_300_799;
-/// A window name from the file, as printed: at most this many characters (DESIGN's model names
+/// A window name from the file, as printed: at most this many characters (docs/DESIGN.md's model names
 /// are at most 12).
 const NAME_MAX: usize = 12;
 /// How much of the file `history` and `doctor` read (its end): four times the size past which

@@ -112,7 +112,7 @@ struct StdinReading {
     session: Option<(String, f64)>,
 }
 
-/// Tells news from a re-send (DESIGN, rule 6): an idle session's status line is re-run with
+/// Tells news from a re-send (docs/DESIGN.md, merging rule 6): an idle session's status line is re-run with
 /// the `rate_limits` it last saw, stamped "now" but possibly hours old. A reading is news when
 /// its session made a request since it last sent one (a `session_id` not seen before, or an
 /// API time that changed); without `session_id` or `cost` it counts as news.
