@@ -236,15 +236,29 @@ pub fn open_state(path: &Path) -> io::Result<File> {
 /// Reads the log; anything unreadable or foreign reads as an empty state.
 pub fn load(path: &Path) -> Loaded {
     let mut bytes = Vec::new();
-    let mut loaded = Loaded::default();
     let Ok(file) = open_state(path) else {
-        return loaded;
+        return Loaded::default();
     };
-    loaded.file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    bytes.reserve(loaded.file_len.min(MAX_LOG_BYTES) as usize);
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    bytes.reserve(file_len.min(MAX_LOG_BYTES) as usize);
     if file.take(MAX_LOG_BYTES).read_to_end(&mut bytes).is_err() {
-        return loaded;
+        return Loaded {
+            file_len,
+            ..Loaded::default()
+        };
     }
+    let mut loaded = decode(&bytes);
+    loaded.file_len = file_len;
+    loaded
+}
+
+/// Pure: the bytes of a log -> what it says, as of its last good record (`file_len` is the
+/// bytes' length). Public for the fuzz target that feeds it arbitrary bytes.
+pub fn decode(bytes: &[u8]) -> Loaded {
+    let mut loaded = Loaded {
+        file_len: bytes.len() as u64,
+        ..Loaded::default()
+    };
     if bytes.len() < HEADER || bytes[..HEADER] != header() {
         return loaded;
     }

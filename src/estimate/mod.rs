@@ -80,8 +80,10 @@
 mod blocks;
 mod calibration;
 mod index;
-mod log;
-mod scan;
+// Public for the fuzz targets (`fuzz/`): they drive the log's decoder and the transcript line
+// parser directly.
+pub mod log;
+pub mod scan;
 #[cfg(test)]
 mod tests;
 

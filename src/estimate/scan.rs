@@ -27,7 +27,7 @@ pub struct Interrupted;
 
 /// Reads what is new in every transcript under `projects` into `state`, appending records and
 /// checkpoints to `out`. Returns the path hashes of the transcripts seen.
-pub fn scan(
+pub(super) fn scan(
     state: &mut State,
     out: &mut Appender,
     projects: &Path,
