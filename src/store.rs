@@ -768,6 +768,41 @@ mod tests {
         assert!(FileLock::try_acquire(&path).unwrap().is_some());
     }
 
+    /// Every number the store writes reads back bit for bit, so comparing a stored window with a
+    /// new reading (is a write due? is it the same period's higher number?) never sees a
+    /// difference that is not there. Found by the `endpoint` fuzz target: without serde_json's
+    /// `float_roundtrip`, an endpoint body's `10055555555555555555555555555555555555555555.0`
+    /// was stored as `1.0055555555555556e43` and read back one ULP lower.
+    #[test]
+    fn stored_numbers_read_back_exactly() {
+        let body = br#"{"five_hour":{"utilization":10055555555555555555555555555555555555555555.0,"resets_at":"2026-11-18T09:20:00+00:00"}}"#;
+        let Some(crate::usage::EndpointUsage::Windows(parsed)) =
+            crate::usage::parse_endpoint(body, NOW)
+        else {
+            panic!("a usage body")
+        };
+        let mut values = vec![parsed];
+        for p in [
+            0.011000000000000001,
+            56.99999999999999,
+            1.7950333333333333e93,
+            5e-324,
+        ] {
+            let mut s = snap(NOW);
+            s.five_hour = Some(Window::percent(p, None));
+            values.push(s);
+        }
+        for s in values {
+            let entry = Entry {
+                version: VERSION,
+                snapshot: Some(s),
+                ..Entry::default()
+            };
+            let bytes = serde_json::to_vec(&entry).unwrap();
+            assert_eq!(parse_entry(&bytes, NOW), Ok(entry));
+        }
+    }
+
     /// Arbitrary bytes and mutations of a valid file never panic the reader.
     #[test]
     fn reader_survives_random_and_mutated_files() {

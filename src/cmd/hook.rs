@@ -569,6 +569,16 @@ mod tests {
         }
     }
 
+    /// The state file reads back as written, whatever number it holds. Found by the `hook` fuzz
+    /// target (this input): without serde_json's `float_roundtrip` the value came back one ULP off.
+    #[test]
+    fn announced_state_reads_back_exactly() {
+        let file = br#"{"windows":{"5h259200":95.0,"until":1795033333333333333333333333333333333333333333333333333333333333333333333333333333333333303600}}"#;
+        let a: Announced = serde_json::from_slice(file).unwrap();
+        let back: Announced = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+    }
+
     #[test]
     fn silent_below_thresholds() {
         let mut a = Announced::default();
