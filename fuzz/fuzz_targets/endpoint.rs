@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
             // What the status line shows once a stdin reading came in after it.
             let mut live = Snapshot::new(Source::Stdin, NOW + 5);
             live.five_hour = Some(Window::percent(12.0, Some(NOW + 3_600)));
-            check_snapshot(&usage::merge(Some(&snap), &live));
+            check_snapshot(&usage::merge(Some(&snap), &live, NOW));
             round_trip(snap);
         }
     }

@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         let mut stored = snap.clone();
         stored.source = Source::Oauth;
         stored.taken_at = NOW - 60;
-        check_snapshot(&usage::merge(Some(&stored), snap));
+        check_snapshot(&usage::merge(Some(&stored), snap, NOW));
     }
     completion(data);
 });

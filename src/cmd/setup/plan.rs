@@ -330,6 +330,8 @@ pub fn install(
         let ours = groups.value.children().iter().find_map(|group| {
             let (_, hooks) = group.value.member("hooks")?;
             hooks.value.children().iter().find_map(|hook| {
+                // Only an entry uninstall would take out: of type `command`.
+                command_of(&hook.value.value(&text))?;
                 let (_, cmd) = hook.value.member("command")?;
                 let c = cmd.value.value(&text);
                 c.as_str()
@@ -897,6 +899,20 @@ mod tests {
             uninstall(&settings(&plan.text), &plan.record, EXE, p()).unwrap(),
             "{\"a\": 1}"
         );
+    }
+
+    /// A hook entry without `"type": "command"` is not one uninstall would take out, so install
+    /// must not repoint it either. Found by the `settings_edit` fuzz target (its input, trimmed):
+    /// install took any entry whose `command` is `ccmeter hook` at another path as ours, and
+    /// install then uninstall left it pointing at this binary.
+    #[test]
+    fn a_hook_without_a_type_is_not_ours_to_repoint() {
+        let text = r#"{"hooks":{"UserPromptSubmit":[{"hooks":[{"tYpe":"command","command":"/old/bin/ccmeter hook"}]}]}}"#;
+        assert_eq!(
+            uninstall(&settings(text), &Record::default(), EXE, p()).unwrap(),
+            text
+        );
+        round_trip(text, true, false);
     }
 
     /// Install then uninstall (with the record install kept) gives back the very bytes, for
