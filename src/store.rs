@@ -775,17 +775,14 @@ mod tests {
     /// was stored as `1.0055555555555556e43` and read back one ULP lower.
     #[test]
     fn stored_numbers_read_back_exactly() {
-        let body = br#"{"five_hour":{"utilization":10055555555555555555555555555555555555555555.0,"resets_at":"2026-11-18T09:20:00+00:00"}}"#;
-        let Some(crate::usage::EndpointUsage::Windows(parsed)) =
-            crate::usage::parse_endpoint(body, NOW)
-        else {
-            panic!("a usage body")
-        };
-        let mut values = vec![parsed];
+        // Percentages outside 0–1000 are unreadable (a merging rule) and dropped on read, so the
+        // absurd values the fuzz target first found (1.0055555555555556e43) never reach a
+        // comparison; readable ones, edge values included, read back bit for bit.
+        let mut values = Vec::new();
         for p in [
             0.011000000000000001,
             56.99999999999999,
-            1.7950333333333333e93,
+            999.9999999999999,
             5e-324,
         ] {
             let mut s = snap(NOW);
