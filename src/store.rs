@@ -313,12 +313,20 @@ pub fn parse_entry(bytes: &[u8], now: i64) -> Result<Entry, Unusable> {
                 *w = None;
             }
         }
-        s.scoped.retain(|w| w.window.is_readable());
+        // A name is printed on the line: one from a file that was not written by us (or was
+        // damaged) is cleaned and capped like an endpoint's, and dropped if nothing is left.
+        // Found by the store_entry fuzz target (a DEL in a model window's name).
         for w in &mut s.scoped {
-            if let Some(name) = w.name.strip_prefix("7d ") {
-                w.name = name.to_string();
+            // Every legacy prefix goes, so reading twice gives what reading once did (the fuzz
+            // target's crash-419195: `7d 7d net`).
+            let name = w.name.trim_start_matches("7d ");
+            let clean = crate::text::clean(name, 12);
+            if clean != w.name {
+                w.name = clean;
             }
         }
+        s.scoped
+            .retain(|w| w.window.is_readable() && !w.name.is_empty());
     }
     Ok(entry)
 }
@@ -766,6 +774,40 @@ mod tests {
         assert!(FileLock::try_acquire(&path).unwrap().is_none());
         drop(held);
         assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+
+    /// A model window's name in a store file is printed on the line: control characters never
+    /// pass (the store_entry fuzz target's crash-086b3c0b: a DEL before `pus`).
+    #[test]
+    fn window_names_from_the_file_are_cleaned() {
+        let mut entry = Entry {
+            version: VERSION,
+            snapshot: Some(snap(NOW)),
+            ..Entry::default()
+        };
+        let s = entry.snapshot.as_mut().unwrap();
+        for name in [
+            "\u{7f}pus",
+            "\u{1b}[31m",
+            "a-very-long-model-name",
+            "7d 7d net",
+        ] {
+            s.scoped.push(crate::usage::ScopedWindow {
+                name: name.into(),
+                window: Window::percent(91.0, None),
+                is_active: false,
+            });
+        }
+        let bytes = serde_json::to_vec(&entry).unwrap();
+        let back = parse_entry(&bytes, NOW).unwrap();
+        let names: Vec<_> = back
+            .snapshot
+            .unwrap()
+            .scoped
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(names, ["pus", "[31m", "a-very-long…", "net"]);
     }
 
     /// Every number the store writes reads back bit for bit, so comparing a stored window with a
